@@ -17,8 +17,10 @@ export interface Fields {
 }
 /** Input accepted by encode: any subset of members; numbers and bigints are interchangeable. */
 export interface FieldsIn {
-  [member: string]: number | bigint | FieldsIn | Array<number | bigint | FieldsIn> | undefined;
+  [member: string]: ValueIn | undefined;
 }
+/** An encodable value. */
+export type ValueIn = number | bigint | FieldsIn | ValueIn[];
 
 function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -76,7 +78,7 @@ function encodeMembers(members: Member[], obj: FieldsIn, dv: DataView, base: num
     const v = obj[m.name];
     if (v === undefined || m.flex) continue;
     const at = base + m.offset;
-    const put = (x: number | bigint | FieldsIn, i: number): void => {
+    const put = (x: ValueIn, i: number): void => {
       if (m.kind === 'prim') writePrim(dv, m.prim, at + i * PRIM_BYTES[m.prim], x as number | bigint);
       else encodeMembers(m.layout.members, x as FieldsIn, dv, at + i * m.layout.size);
     };

@@ -1,0 +1,141 @@
+/**
+ * The CPU MMU of an emulated process: a flat page table over the user address window,
+ * kept in a SharedArrayBuffer so that the process's threads and the kernel translate the
+ * same way. An entry is `(pfn << 2) | WRITE | PRESENT`, 0 when nothing is mapped.
+ */
+import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from './memory.js';
+
+/** Entry bit: the page is mapped. */
+export const PTE_PRESENT = 1;
+/** Entry bit: the page is writable. */
+export const PTE_WRITE = 2;
+
+/** Default start of the user address window (page aligned, typical of x86-64 mmap areas). */
+export const USER_BASE = 0x7f00_0000_0000n;
+/** Default size of the user address window. */
+export const USER_SPAN = 4n << 30n;
+
+/** Where an access went wrong. */
+export class PageFault extends Error {
+  constructor(
+    readonly addr: bigint,
+    readonly write: boolean,
+  ) {
+    super(`${write ? 'write' : 'read'} fault at 0x${addr.toString(16)}`);
+  }
+}
+
+/** A process page table: translation from user virtual pages to physical pages. */
+export class CpuPageTable {
+  readonly sab: SharedArrayBuffer;
+  readonly base: bigint;
+  readonly span: bigint;
+  private readonly pte: Uint32Array;
+
+  /** Creates a table over [base, base + span), or attaches to an existing table's SAB. */
+  constructor(sab: SharedArrayBuffer, base: bigint = USER_BASE) {
+    this.sab = sab;
+    this.base = base;
+    this.pte = new Uint32Array(sab);
+    this.span = BigInt(this.pte.length) << BigInt(PAGE_SHIFT);
+  }
+
+  /** A zeroed table SAB for a window of `span` bytes. */
+  static allocate(span: bigint = USER_SPAN): SharedArrayBuffer {
+    return new SharedArrayBuffer(Number(span >> BigInt(PAGE_SHIFT)) * 4);
+  }
+
+  /** Index of the page holding `addr`, or -1 outside the window. */
+  pageIndex(addr: bigint): number {
+    const off = addr - this.base;
+    return off < 0n || off >= this.span ? -1 : Number(off >> BigInt(PAGE_SHIFT));
+  }
+
+  /** Virtual address of page index `i`. */
+  pageAddr(i: number): bigint {
+    return this.base + (BigInt(i) << BigInt(PAGE_SHIFT));
+  }
+
+  /** Number of pages in the window. */
+  get pages(): number {
+    return this.pte.length;
+  }
+
+  /** Raw entry of page index `i`. */
+  entry(i: number): number {
+    return Atomics.load(this.pte, i);
+  }
+
+  /** Maps page index `i` to physical address `pa`. */
+  map(i: number, pa: number, writable: boolean): void {
+    Atomics.store(this.pte, i, (((pa / PAGE_SIZE) << 2) | PTE_PRESENT | (writable ? PTE_WRITE : 0)) >>> 0);
+  }
+
+  /** Unmaps page index `i`. */
+  unmap(i: number): void {
+    Atomics.store(this.pte, i, 0);
+  }
+
+  /** Physical address of the page at `addr` (page aligned down), or -1 when not mapped for the access. */
+  translate(addr: bigint, write: boolean): number {
+    const i = this.pageIndex(addr);
+    if (i < 0) return -1;
+    const e = this.pte[i];
+    if (!(e & PTE_PRESENT) || (write && !(e & PTE_WRITE))) return -1;
+    return (e >>> 2) * PAGE_SIZE;
+  }
+}
+
+/** Reads and writes user virtual memory through a page table; faults throw PageFault. */
+export class AddressSpace {
+  constructor(
+    readonly pt: CpuPageTable,
+    readonly phys: PhysicalMemory,
+  ) {}
+
+  /** Calls `fn` with each physical chunk of [addr, addr+len); throws PageFault before touching anything if any page is unmapped. */
+  private chunks(addr: bigint, len: number, write: boolean, fn: (pa: number, at: number, n: number) => void): void {
+    const parts: Array<[number, number, number]> = [];
+    let at = 0;
+    while (at < len) {
+      const va = addr + BigInt(at);
+      const pa = this.pt.translate(va, write);
+      if (pa < 0) throw new PageFault(va, write);
+      const inPage = Number(va & BigInt(PAGE_SIZE - 1));
+      const n = Math.min(len - at, PAGE_SIZE - inPage);
+      parts.push([pa + inPage, at, n]);
+      at += n;
+    }
+    for (const [pa, off, n] of parts) fn(pa, off, n);
+  }
+
+  /** Copies `len` bytes from user memory. */
+  read(addr: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.readInto(addr, out);
+    return out;
+  }
+
+  /** Copies user memory into `out`. */
+  readInto(addr: bigint, out: Uint8Array): void {
+    this.chunks(addr, out.length, false, (pa, at, n) => out.set(this.phys.view(pa, n), at));
+  }
+
+  /** Copies bytes into user memory. */
+  write(addr: bigint, data: Uint8Array): void {
+    this.chunks(addr, data.length, true, (pa, at, n) => this.phys.view(pa, n).set(data.subarray(at, at + n)));
+  }
+
+  /** Reads a little-endian u64. */
+  readU64(addr: bigint): bigint {
+    const b = this.read(addr, 8);
+    return new DataView(b.buffer).getBigUint64(0, true);
+  }
+
+  /** Writes a little-endian u64. */
+  writeU64(addr: bigint, v: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+    this.write(addr, b);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * xe-emu: an emulator of the Linux Intel Xe GPU driver's binary uAPI. The package entry
+ * point: the device and process interface, and the uAPI table's derived tools.
+ */
+export { createDevice, Device, type DeviceOptions, type ProcessOptions } from './userspace/device.js';
+export { attachThread, Process, type ThreadHandle } from './userspace/process.js';
+export { Segfault } from './userspace/mem.js';
+export { KernelError } from './userspace/channel.js';
+export { CAP, DEBUG } from './uapi/channel.js';
+export * as errno from './uapi/errno.js';
+export { C, CB, IOCTL, CONSTANT_VALUES, IOCTL_LIST, STRUCT_LAYOUTS, layoutOf } from './uapi/uapi.js';
+export { decode, encode, pack, decodeArray, packArray, type Fields, type FieldsIn } from './uapi/codec.js';

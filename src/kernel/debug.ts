@@ -1,0 +1,19 @@
+/**
+ * Emulator control operations (SYS.DEBUG), the analogue of debugfs and fault injection:
+ * wedge the device, attach and signal fences the test controls, write user fences as the
+ * GPU would, ban queues. Each returns the 64-bit result words of the call.
+ */
+import { DEBUG } from '../uapi/channel.js';
+import type { XeDevice } from './device.js';
+import type { Process } from './process.js';
+
+/** A control operation: (device, calling process, ARG1..ARG4) -> return words. */
+export type DebugOp = (dev: XeDevice, proc: Process, args: bigint[]) => bigint[] | void;
+
+/** Control operations by DEBUG_* number. */
+export const DEBUG_OPS: Record<number, DebugOp> = {
+  [DEBUG.WEDGE]: (dev, _p, [on]) => {
+    dev.wedged = on !== 0n;
+  },
+  [DEBUG.MEM_USAGE]: (dev) => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))],
+};

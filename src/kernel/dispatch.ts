@@ -1,0 +1,156 @@
+/**
+ * ioctl dispatch as DRM core does it (drm_ioctl.c + xe_drm_ioctl): wedged check, number
+ * ranges, size zero-extension, copy in, permission check, handler, unconditional copy back.
+ * Handlers see the argument struct decoded; what they change is encoded and copied back.
+ */
+import { decodeLayout, encodeLayout, type Fields } from '../uapi/codec.js';
+import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../uapi/errno.js';
+import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../uapi/ioctl.js';
+import type { Layout } from '../uapi/layout.js';
+import { C, IOCTL_LIST, type Ioctl } from '../uapi/uapi.js';
+import type { XeDevice } from './device.js';
+import { Errno } from './errno.js';
+import { fileAs } from './file.js';
+import type { Process } from './process.js';
+import type { UserMemory } from './uaccess.js';
+import { XeFile } from './xe_file.js';
+
+/** A blocking call parked in the kernel until its condition holds or its deadline passes. */
+export interface Wait {
+  /** Re-checks the condition: the final result (0 / -errno), or null to keep waiting. */
+  poll(): number | null;
+  /** Absolute CLOCK_MONOTONIC deadline in ns, or null to wait without limit. */
+  deadline: bigint | null;
+  /** The result when the deadline passes. */
+  expire(): number;
+}
+
+/** What a handler sees. */
+export interface IoctlCtx {
+  dev: XeDevice;
+  proc: Process;
+  file: XeFile;
+  /** The calling process's user memory (copy_from_user / copy_to_user). */
+  um: UserMemory;
+  /** The decoded argument struct; changes are copied back to the user. */
+  args: Fields;
+}
+
+/** A handler returns 0 / -errno (or throws Errno), or a Wait to block. */
+export type IoctlHandler = (c: IoctlCtx) => number | Wait;
+
+/** A handler bound to the uAPI table's ioctl of that name. */
+export interface IoctlDef {
+  name: string;
+  handler: IoctlHandler;
+  /** DRM_RENDER_ALLOW: usable on a render node (every Xe ioctl; most core ones here). Default true. */
+  renderAllow?: boolean;
+}
+
+/** How a dispatched call ended: now, or parked with a continuation. */
+export type DispatchResult = { done: true; rc: number } | { done: false; wait: Wait; finish: (rc: number) => number };
+
+interface Entry {
+  ioctl: Ioctl;
+  handler: IoctlHandler;
+  renderAllow: boolean;
+}
+
+const DRM_COMMAND_BASE = C('DRM_COMMAND_BASE');
+const DRM_COMMAND_END = C('DRM_COMMAND_END');
+
+/** The ioctl tables: driver (indexed nr - DRM_COMMAND_BASE) and core (indexed nr). */
+export class IoctlTable {
+  private readonly driver: Array<Entry | undefined>;
+  private readonly core: Array<Entry | undefined>;
+
+  constructor(defs: IoctlDef[]) {
+    const handlers = new Map(defs.map((d) => [d.name, d]));
+    for (const d of defs) {
+      if (!IOCTL_LIST.some((i) => i.name === d.name)) throw new Error(`handler for unknown ioctl ${d.name}`);
+    }
+    const driverIoctls = IOCTL_LIST.filter((i) => isDriverNr(i.nr));
+    this.driver = new Array(Math.max(0, ...driverIoctls.map((i) => i.nr - DRM_COMMAND_BASE + 1)));
+    this.core = new Array(Math.max(0, ...IOCTL_LIST.filter((i) => !isDriverNr(i.nr)).map((i) => i.nr + 1)));
+    for (const io of IOCTL_LIST) {
+      const h = handlers.get(io.name);
+      const table = isDriverNr(io.nr) ? this.driver : this.core;
+      const idx = isDriverNr(io.nr) ? io.nr - DRM_COMMAND_BASE : io.nr;
+      // A slot without a handler exists in the table but has no implementation: -EINVAL.
+      table[idx] = h ? { ioctl: io, handler: h.handler, renderAllow: h.renderAllow ?? true } : undefined;
+    }
+  }
+
+  /** The entry for a command number, or undefined (the caller returns -EINVAL). */
+  lookup(nr: number): Entry | undefined {
+    return isDriverNr(nr) ? this.driver[nr - DRM_COMMAND_BASE] : this.core[nr];
+  }
+}
+
+function isDriverNr(nr: number): boolean {
+  return nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END;
+}
+
+/**
+ * Runs one ioctl. Steps and errnos follow shared/spec/sync_exec.md 1.2. The returned rc is
+ * 0 or -errno; a Wait is returned when the handler blocks, with the copy-back deferred.
+ */
+export function drmIoctl(
+  table: IoctlTable,
+  dev: XeDevice,
+  proc: Process,
+  fd: number,
+  request: number,
+  argp: bigint,
+): DispatchResult {
+  try {
+    const file = fileAs(proc.file(fd), XeFile, ENOTTY);
+    if (dev.wedged) return { done: true, rc: -ECANCELED };
+    const cmd = iocDecode(request);
+    if (cmd.type !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
+    const entry = table.lookup(cmd.nr);
+    if (!entry) return { done: true, rc: -EINVAL };
+    return runEntry(entry, { dev, proc, file, um: proc.um }, cmd.dir, cmd.size, argp);
+  } catch (e) {
+    if (e instanceof Errno) return { done: true, rc: -e.errno };
+    throw e;
+  }
+}
+
+function runEntry(
+  entry: Entry,
+  base: Omit<IoctlCtx, 'args'>,
+  userDir: number,
+  usize: number,
+  argp: bigint,
+): DispatchResult {
+  const kdir = iocDecode(entry.ioctl.request).dir;
+  const inSize = userDir & kdir & IOC.WRITE ? usize : 0;
+  const outSize = userDir & kdir & IOC.READ ? usize : 0;
+  const layout = entry.ioctl.layout;
+  const kbuf = new Uint8Array(Math.max(inSize, outSize, layout.size));
+  if (inSize) kbuf.set(base.um.copyFromUser(argp, inSize));
+  const ctx: IoctlCtx = { ...base, args: decodeLayout(layout, kbuf) };
+  const finish = (rc: number): number => copyBack(ctx, layout, kbuf, outSize, argp, rc);
+  let r: number | Wait;
+  try {
+    r = !entry.renderAllow && base.file.node === 'render' ? -EACCES : entry.handler(ctx);
+  } catch (e) {
+    if (!(e instanceof Errno)) throw e;
+    r = -e.errno;
+  }
+  if (typeof r === 'number') return { done: true, rc: finish(r) };
+  return { done: false, wait: r, finish };
+}
+
+function copyBack(ctx: IoctlCtx, layout: Layout, kbuf: Uint8Array, outSize: number, argp: bigint, rc: number): number {
+  if (!outSize) return rc;
+  encodeLayout(layout, ctx.args, kbuf);
+  try {
+    ctx.um.copyToUser(argp, kbuf.subarray(0, outSize));
+  } catch (e) {
+    if (e instanceof Errno) return -EFAULT;
+    throw e;
+  }
+  return rc;
+}

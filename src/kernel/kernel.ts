@@ -1,0 +1,290 @@
+/**
+ * The kernel proper: system calls arriving on channel slots (ioctl, open/close, mmap,
+ * malloc, threads, processes, emulator control), parked blocking calls, and their wake-ups.
+ * src/kernel/worker.ts drives it from the worker thread's loop.
+ */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { RegionDesc } from '../hw/memory.js';
+import { getProfile } from '../hw/profile.js';
+import * as ch from '../uapi/channel.js';
+import { EAGAIN, EBADF, EINVAL, EMFILE } from '../uapi/errno.js';
+import { BO_IOCTLS, mmapBo } from './bo.js';
+import { DEBUG_OPS } from './debug.js';
+import { XeDevice } from './device.js';
+import { drmIoctl, IoctlTable, type Wait } from './dispatch.js';
+import { DRM_IOCTLS } from './drm.js';
+import { Errno } from './errno.js';
+import { EXEC_QUEUE_IOCTLS } from './exec_queue.js';
+import { EventFd, fileAs } from './file.js';
+import { Process } from './process.js';
+import { QUERY_IOCTLS } from './query.js';
+import { SYNCOBJ_IOCTLS } from './syncobj.js';
+import { UFENCE_IOCTLS } from './ufence.js';
+import { VM_IOCTLS } from './vm.js';
+import { XeFile } from './xe_file.js';
+
+/** What the worker is started with. */
+export interface BootData {
+  control: SharedArrayBuffer;
+  regions: RegionDesc[];
+  profile: string;
+  /** Page table of process 1, whose first thread uses slot 0. */
+  ptSab: SharedArrayBuffer;
+  caps: number[];
+}
+
+/** Result of one system call: RESULT word, ERRNO and 64-bit return words. */
+interface SysResult {
+  rc: number;
+  rets?: bigint[];
+}
+
+interface Parked {
+  slot: number;
+  wait: Wait;
+  finish: (rc: number) => number;
+}
+
+/** Every ioctl handler of the driver and of DRM core. */
+const IOCTL_TABLE = new IoctlTable([
+  ...DRM_IOCTLS, ...QUERY_IOCTLS, ...BO_IOCTLS, ...VM_IOCTLS, ...EXEC_QUEUE_IOCTLS, ...SYNCOBJ_IOCTLS, ...UFENCE_IOCTLS,
+]);
+
+/** The kernel of one emulated machine with one xe device. */
+export class Kernel {
+  readonly dev: XeDevice;
+  readonly procs = new Map<number, Process>();
+  private readonly i32: Int32Array;
+  private readonly i64: BigInt64Array;
+  /** Slot -> owning process. */
+  private readonly slotProc = new Map<number, Process>();
+  private activeSlots: number[] = [];
+  private parked: Parked[] = [];
+  private nextPid = 1;
+  stopped = false;
+
+  constructor(
+    boot: BootData,
+    private readonly port: MessagePort | null,
+  ) {
+    this.dev = new XeDevice(getProfile(boot.profile), boot.regions);
+    this.i32 = new Int32Array(boot.control);
+    this.i64 = new BigInt64Array(boot.control);
+    const p = this.newProcess(boot.ptSab, boot.caps);
+    this.claimSlot(0, p);
+  }
+
+  private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
+    const p = new Process(this.nextPid++, ptSab, this.dev.phys, this.dev.sysmem, new Set(caps));
+    this.procs.set(p.pid, p);
+    return p;
+  }
+
+  private word(slot: number, w: number): number {
+    return (ch.CTL_BYTES + slot * ch.CHANNEL_BYTES) / 4 + w;
+  }
+
+  private arg(slot: number, i: number): bigint {
+    return this.i64[(ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_ARGS_BYTE) / 8 + i];
+  }
+
+  private claimSlot(slot: number, p: Process): void {
+    Atomics.store(this.i32, this.word(slot, ch.CH_PID), p.pid);
+    Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_IDLE);
+    this.slotProc.set(slot, p);
+    p.slots.add(slot);
+    this.activeSlots = [...this.slotProc.keys()].sort((a, b) => a - b);
+  }
+
+  private freeSlot(slot: number): void {
+    const p = this.slotProc.get(slot);
+    p?.slots.delete(slot);
+    this.slotProc.delete(slot);
+    this.activeSlots = [...this.slotProc.keys()].sort((a, b) => a - b);
+  }
+
+  private allocSlot(p: Process): number {
+    for (let s = 0; s < ch.MAX_CHANNELS; s++) {
+      if (!this.slotProc.has(s)) {
+        this.claimSlot(s, p);
+        return s;
+      }
+    }
+    throw new Errno(EAGAIN);
+  }
+
+  /** Serves every slot with a posted request; returns how many were served. */
+  serviceRequests(): number {
+    let n = 0;
+    for (const slot of this.activeSlots) {
+      if (Atomics.load(this.i32, this.word(slot, ch.CH_STATE)) !== ch.ST_REQUEST) continue;
+      Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_BUSY);
+      this.serve(slot);
+      n++;
+    }
+    return n;
+  }
+
+  private serve(slot: number): void {
+    const proc = this.slotProc.get(slot)!;
+    const nr = this.i32[this.word(slot, ch.CH_SYSCALL)];
+    try {
+      const r = this.syscall(slot, proc, nr);
+      if (r) this.complete(slot, r);
+    } catch (e) {
+      if (e instanceof Errno) this.complete(slot, { rc: -e.errno });
+      else this.bug(slot, e);
+    }
+  }
+
+  /** Writes a result into the slot and wakes its thread. */
+  private complete(slot: number, r: SysResult): void {
+    this.i32[this.word(slot, ch.CH_RESULT)] = r.rc < 0 ? -1 : r.rc;
+    this.i32[this.word(slot, ch.CH_ERRNO)] = r.rc < 0 ? -r.rc : 0;
+    const base = (ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_RETS_BYTE) / 8;
+    (r.rets ?? []).forEach((v, i) => (this.i64[base + i] = v));
+    Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_DONE);
+    Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
+  }
+
+  /** An internal error while serving a call: report it to the caller instead of dying. */
+  private bug(slot: number, e: unknown): void {
+    const msg = new TextEncoder().encode(String(e instanceof Error ? (e.stack ?? e.message) : e));
+    const at = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_MSG_BYTE;
+    const u8 = new Uint8Array(this.i32.buffer, at, ch.CH_MSG_BYTES);
+    u8.fill(0);
+    u8.set(msg.subarray(0, ch.CH_MSG_BYTES - 1));
+    Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_KERNEL_BUG);
+    Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
+  }
+
+  /** Dispatches one system call; null when the call was parked. */
+  private syscall(slot: number, p: Process, nr: number): SysResult | null {
+    const a = (i: number): bigint => this.arg(slot, i);
+    switch (nr) {
+      case ch.SYS.IOCTL: {
+        const r = drmIoctl(IOCTL_TABLE, this.dev, p, Number(a(0)), Number(BigInt.asUintN(32, a(1))), BigInt.asUintN(64, a(2)));
+        if (r.done) return { rc: r.rc };
+        this.parked.push({ slot, wait: r.wait, finish: r.finish });
+        return null;
+      }
+      case ch.SYS.OPEN:
+        return { rc: this.install(p, new XeFile(this.dev, a(0) === 1n ? 'primary' : 'render')) };
+      case ch.SYS.CLOSE:
+        p.closeFd(Number(a(0)));
+        return { rc: 0 };
+      case ch.SYS.MMAP:
+        return { rc: 0, rets: [this.mmap(p, a(0), Number(a(2)), BigInt.asUintN(64, a(3)))] };
+      case ch.SYS.MUNMAP:
+        p.mm.munmap(BigInt.asUintN(64, a(0)), Number(a(1)));
+        return { rc: 0 };
+      case ch.SYS.MALLOC:
+        return { rc: 0, rets: [p.mm.malloc(Number(a(0)), Number(a(1)) || undefined)] };
+      case ch.SYS.FREE:
+        p.mm.freeBlock(BigInt.asUintN(64, a(0)));
+        return { rc: 0 };
+      case ch.SYS.THREAD_CREATE:
+        return { rc: 0, rets: [BigInt(this.allocSlot(p))] };
+      case ch.SYS.THREAD_EXIT:
+        this.complete(slot, { rc: 0 });
+        this.freeSlot(slot);
+        return null;
+      case ch.SYS.PROCESS_CREATE:
+        return this.processCreate(a(0));
+      case ch.SYS.PROCESS_EXIT:
+        return this.processExit(slot, p);
+      case ch.SYS.EVENTFD:
+        return { rc: this.install(p, new EventFd(BigInt.asUintN(64, a(0)))) };
+      case ch.SYS.READ:
+        return { rc: 0, rets: [fileAs(p.file(Number(a(0))), EventFd).take()] };
+      case ch.SYS.DUP:
+        return { rc: this.install(p, p.file(Number(a(0))).get()) };
+      case ch.SYS.DEBUG:
+        return { rc: 0, rets: this.debug(p, a) };
+      case ch.SYS.SHUTDOWN:
+        this.shutdown();
+        return { rc: 0 };
+      default:
+        return { rc: -EINVAL };
+    }
+  }
+
+  private install(p: Process, f: XeFile | EventFd | ReturnType<typeof p.file>): number {
+    const fd = p.installFd(f);
+    if (fd < 0) {
+      f.put();
+      throw new Errno(EMFILE);
+    }
+    return fd;
+  }
+
+  private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {
+    if (length <= 0n || length > p.pt.span) throw new Errno(EINVAL);
+    if (fd === -1) return p.mm.mmapAnon(Number(length));
+    const file = fileAs(p.file(fd), XeFile, EBADF);
+    return mmapBo(file, p.mm, offset, Number(length));
+  }
+
+  private processCreate(capMask: bigint): SysResult {
+    const msg = this.port ? receiveMessageOnPort(this.port) : undefined;
+    const ptSab = (msg?.message as { ptSab?: SharedArrayBuffer } | undefined)?.ptSab;
+    if (!ptSab) throw new Errno(EINVAL);
+    const caps = [...Array(64).keys()].filter((c) => (capMask >> BigInt(c)) & 1n);
+    const p = this.newProcess(ptSab, caps);
+    const slot = this.allocSlot(p);
+    return { rc: 0, rets: [BigInt(p.pid), BigInt(slot)] };
+  }
+
+  private processExit(slot: number, p: Process): null {
+    this.parked = this.parked.filter((w) => !p.slots.has(w.slot));
+    p.exit();
+    this.procs.delete(p.pid);
+    this.complete(slot, { rc: 0 });
+    for (const s of [...p.slots]) this.freeSlot(s);
+    return null;
+  }
+
+  private debug(p: Process, a: (i: number) => bigint): bigint[] {
+    const op = DEBUG_OPS[Number(a(0))];
+    if (!op) throw new Errno(EINVAL);
+    return op(this.dev, p, [a(1), a(2), a(3), a(4)]) ?? [];
+  }
+
+  /** Re-checks parked calls after a wake-up, and expires those past their deadline. */
+  runWaits(): void {
+    if (!this.parked.length) return;
+    const woken = this.dev.takeWake();
+    const now = this.dev.now();
+    const still: Parked[] = [];
+    for (const w of this.parked) {
+      let rc: number | null = null;
+      try {
+        if (woken) rc = w.wait.poll();
+        if (rc === null && w.wait.deadline !== null && now >= w.wait.deadline) rc = w.wait.expire();
+        if (rc === null) still.push(w);
+        else this.complete(w.slot, { rc: w.finish(rc) });
+      } catch (e) {
+        if (e instanceof Errno) this.complete(w.slot, { rc: w.finish(-e.errno) });
+        else this.bug(w.slot, e);
+      }
+    }
+    this.parked = still;
+  }
+
+  /** Milliseconds the loop may sleep before the next parked deadline (capped). */
+  sleepMs(cap: number): number {
+    let ms = cap;
+    const now = this.dev.now();
+    for (const w of this.parked) {
+      if (w.wait.deadline !== null) ms = Math.min(ms, Math.max(0, Number(w.wait.deadline - now) / 1e6));
+    }
+    return ms;
+  }
+
+  private shutdown(): void {
+    for (const p of this.procs.values()) p.exit();
+    this.procs.clear();
+    this.stopped = true;
+  }
+}
+

@@ -1,0 +1,63 @@
+/**
+ * copy_from_user / copy_to_user. Every kernel read or write of user memory goes through a
+ * UserMemory, so that a recorder can wrap it (traces) and a second backend (another OS
+ * process's memory, for the C shim) can implement it.
+ */
+import { PageFault, type AddressSpace } from '../hw/cpu_mmu.js';
+import { EFAULT } from '../uapi/errno.js';
+import { Errno } from './errno.js';
+
+/** The kernel's view of one process's user memory. Faults throw Errno(EFAULT). */
+export interface UserMemory {
+  copyFromUser(addr: bigint, len: number): Uint8Array;
+  copyToUser(addr: bigint, data: Uint8Array): void;
+}
+
+/** UserMemory over a process address space in this device's emulated memory. */
+export class LocalUserMemory implements UserMemory {
+  constructor(private readonly as: AddressSpace) {}
+
+  copyFromUser(addr: bigint, len: number): Uint8Array {
+    return faultsToEfault(() => this.as.read(addr, len));
+  }
+
+  copyToUser(addr: bigint, data: Uint8Array): void {
+    faultsToEfault(() => this.as.write(addr, data));
+  }
+}
+
+function faultsToEfault<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PageFault) throw new Errno(EFAULT);
+    throw e;
+  }
+}
+
+/** Reads a little-endian u64 from user memory. */
+export function getUserU64(um: UserMemory, addr: bigint): bigint {
+  const b = um.copyFromUser(addr, 8);
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+}
+
+/** Writes a little-endian u64 to user memory. */
+export function putUserU64(um: UserMemory, addr: bigint, v: bigint): void {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+  um.copyToUser(addr, b);
+}
+
+/** Reads an array of `count` little-endian u32 from user memory. */
+export function getUserU32Array(um: UserMemory, addr: bigint, count: number): number[] {
+  const b = um.copyFromUser(addr, count * 4);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Array.from({ length: count }, (_, i) => dv.getUint32(i * 4, true));
+}
+
+/** Reads an array of `count` little-endian u64 from user memory. */
+export function getUserU64Array(um: UserMemory, addr: bigint, count: number): bigint[] {
+  const b = um.copyFromUser(addr, count * 8);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Array.from({ length: count }, (_, i) => dv.getBigUint64(i * 8, true));
+}

@@ -1,0 +1,49 @@
+/**
+ * Entry point of the kernel worker thread. Serves channel requests, re-checks parked calls,
+ * then spins briefly and sleeps on the doorbell. A fatal error marks the kernel dead and
+ * wakes every channel, so that no caller hangs on a dead kernel.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ch from '../uapi/channel.js';
+import { Kernel, type BootData } from './kernel.js';
+
+/** Spin iterations on the doorbell before sleeping. */
+const SPIN = 20000;
+/** Longest sleep, so the heartbeat keeps moving while idle. */
+const MAX_SLEEP_MS = 250;
+
+function run(boot: BootData): void {
+  const ctl = new Int32Array(boot.control);
+  const kernel = new Kernel(boot, parentPort);
+  Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_RUNNING);
+  Atomics.notify(ctl, ch.CTL_STATUS);
+  while (!kernel.stopped) {
+    const bell = Atomics.load(ctl, ch.CTL_DOORBELL);
+    const served = kernel.serviceRequests();
+    kernel.runWaits();
+    if (served || kernel.stopped) continue;
+    let spins = SPIN;
+    while (spins-- > 0 && Atomics.load(ctl, ch.CTL_DOORBELL) === bell);
+    if (Atomics.load(ctl, ch.CTL_DOORBELL) !== bell) continue;
+    Atomics.add(ctl, ch.CTL_HEARTBEAT, 1);
+    Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(MAX_SLEEP_MS));
+  }
+  Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_STOPPED);
+}
+
+/** Marks the kernel dead and wakes every waiting user thread. */
+function die(boot: BootData, e: unknown): void {
+  const ctl = new Int32Array(boot.control);
+  Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_DEAD);
+  for (let s = 0; s < ch.MAX_CHANNELS; s++) Atomics.notify(ctl, (ch.CTL_BYTES + s * ch.CHANNEL_BYTES) / 4 + ch.CH_STATE);
+  Atomics.notify(ctl, ch.CTL_STATUS);
+  console.error('xe-emu kernel died:', e);
+}
+
+const boot = workerData as BootData;
+try {
+  run(boot);
+} catch (e) {
+  die(boot, e);
+  process.exitCode = 1;
+}

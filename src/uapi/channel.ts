@@ -1,0 +1,126 @@
+/**
+ * The user/kernel channel: the shared-memory "syscall ABI" between user threads and the
+ * kernel worker. It is ABI in the same sense as the ioctl structs (a C shim will speak it
+ * too), so its layout lives here, not in src/kernel or src/userspace.
+ *
+ * Control block (one per device, Int32 words):
+ *   DOORBELL  bumped by a user thread after posting a request; the kernel sleeps on it
+ *   HEARTBEAT bumped by the kernel every loop turn, so waiters can tell a dead kernel
+ *   STATUS    KERNEL_* below
+ *   CHANNELS  channel slots, CHANNEL_BYTES each, follow the control words
+ *
+ * Channel slot (one per user thread), as Int32 words and 64-bit words:
+ *   STATE, SYSCALL, RESULT, ERRNO, then 64-bit argument words ARG0.. and return words RET0..
+ */
+
+/** Int32 index of the doorbell counter in the control block. */
+export const CTL_DOORBELL = 0;
+/** Int32 index of the kernel heartbeat counter. */
+export const CTL_HEARTBEAT = 1;
+/** Int32 index of the kernel status word. */
+export const CTL_STATUS = 2;
+/** Int32 index of the slot allocation counter (next never-used slot). */
+export const CTL_NEXT_SLOT = 3;
+/** Bytes of control words before the first channel slot. */
+export const CTL_BYTES = 64;
+
+/** Kernel status values. */
+export const KERNEL_STARTING = 0;
+export const KERNEL_RUNNING = 1;
+export const KERNEL_DEAD = 2;
+export const KERNEL_STOPPED = 3;
+
+/** Bytes per channel slot. */
+export const CHANNEL_BYTES = 256;
+/** Number of channel slots (user threads across all processes) per device. */
+export const MAX_CHANNELS = 256;
+/** Total size of the control SharedArrayBuffer. */
+export const CONTROL_BYTES = CTL_BYTES + CHANNEL_BYTES * MAX_CHANNELS;
+
+/** Int32 offsets inside a channel slot. */
+export const CH_STATE = 0;
+export const CH_SYSCALL = 1;
+export const CH_RESULT = 2;
+export const CH_ERRNO = 3;
+/** Process id that owns the slot (set when the slot is handed out). */
+export const CH_PID = 4;
+/** Byte offset of the 64-bit argument words inside a slot. */
+export const CH_ARGS_BYTE = 32;
+/** Number of 64-bit argument words. */
+export const CH_NARGS = 8;
+/** Byte offset of the 64-bit return words inside a slot. */
+export const CH_RETS_BYTE = CH_ARGS_BYTE + 8 * CH_NARGS;
+/** Number of 64-bit return words. */
+export const CH_NRETS = 4;
+/** Byte offset of the message area (UTF-8 text of a kernel bug report). */
+export const CH_MSG_BYTE = CH_RETS_BYTE + 8 * CH_NRETS;
+/** Size of the message area. */
+export const CH_MSG_BYTES = CHANNEL_BYTES - CH_MSG_BYTE;
+
+/** Slot states. */
+export const ST_FREE = 0;
+export const ST_IDLE = 1;
+export const ST_REQUEST = 2;
+export const ST_BUSY = 3;
+export const ST_DONE = 4;
+/** The kernel hit an internal error while serving the call (message in the slot). */
+export const ST_KERNEL_BUG = 5;
+
+/** System calls a user thread can make. Arguments are 64-bit words ARG0..; results RET0... */
+export const SYS = {
+  /** ioctl(fd, request, argp) -> RESULT 0 / -1 with ERRNO */
+  IOCTL: 1,
+  /** open(node) -> fd. ARG0: 0 = render node, 1 = primary node */
+  OPEN: 2,
+  /** close(fd) */
+  CLOSE: 3,
+  /** mmap(length, prot, fd, offset) -> RET0 address. fd -1 = anonymous */
+  MMAP: 4,
+  /** munmap(addr, length) */
+  MUNMAP: 5,
+  /** malloc(size, align) -> RET0 address of zeroed memory */
+  MALLOC: 6,
+  /** free(addr) */
+  FREE: 7,
+  /** thread_create() -> RET0 channel slot for a new thread of the same process */
+  THREAD_CREATE: 8,
+  /** thread_exit(): releases the calling thread's slot */
+  THREAD_EXIT: 9,
+  /** process_create(caps) -> RET0 pid, RET1 slot of its first thread (page table SAB sent by message) */
+  PROCESS_CREATE: 10,
+  /** process_exit(): closes every fd and releases the process */
+  PROCESS_EXIT: 11,
+  /** eventfd(initval, flags) -> fd */
+  EVENTFD: 12,
+  /** read(fd, buf, len) -> bytes read (eventfd: 8-byte counter) */
+  READ: 13,
+  /** dup(fd) -> new fd */
+  DUP: 14,
+  /** Emulator control (debugfs-like): ARG0 = DEBUG_* op */
+  DEBUG: 15,
+  /** Stops the kernel (device close). */
+  SHUTDOWN: 16,
+} as const;
+
+/** Emulator control operations (SYS.DEBUG ARG0), for tests and fault injection. */
+export const DEBUG = {
+  /** Wedge or unwedge the device. ARG1: 1 wedge, 0 clear. */
+  WEDGE: 1,
+  /** Attach a new pending fence to syncobj ARG2 of fd ARG1 (point ARG3, 0 = replace). RET0 = fence id */
+  FENCE_ATTACH: 2,
+  /** Signal fence ARG1 with error -ARG2 (0 = success). */
+  FENCE_SIGNAL: 3,
+  /** Write u64 ARG2 at user address ARG1 as the GPU would, and wake user-fence waiters. */
+  UFENCE_WRITE: 4,
+  /** Ban exec queue ARG2 of fd ARG1 (as after a hang). */
+  QUEUE_BAN: 5,
+  /** Physical pages in use: RET0 system, RET1 vram. */
+  MEM_USAGE: 6,
+} as const;
+
+/** Capabilities a process may hold (Linux capability numbers). */
+export const CAP = {
+  SYS_ADMIN: 21,
+  SYS_NICE: 23,
+  PERFMON: 38,
+} as const;

@@ -1,0 +1,96 @@
+/**
+ * createDevice: boots an emulated machine with one xe device. The kernel runs in a worker
+ * thread started by its file URL (user space never imports the kernel); physical memory,
+ * the control block and page tables are SharedArrayBuffers handed to it at start.
+ */
+import { Worker } from 'node:worker_threads';
+import { CpuPageTable } from '../hw/cpu_mmu.js';
+import { createRegions } from '../hw/memory.js';
+import { getProfile, type Profile } from '../hw/profile.js';
+import * as ch from '../uapi/channel.js';
+import { Process, type ThreadHandle } from './process.js';
+
+/** Options of createDevice. */
+export interface DeviceOptions {
+  /** Platform profile: 'lnl' (default), 'bmg', 'dg2', 'tgl'. */
+  profile?: string;
+  /** System memory pool size in bytes (default: the profile's). */
+  sysmem?: number;
+  /** VRAM size per tile in bytes (default: the profile's; ignored on integrated parts). */
+  vram?: number;
+  /** Linux capability numbers of the default process (see CAP in src/uapi/channel.ts). */
+  caps?: number[];
+}
+
+/** Options of createProcess. */
+export interface ProcessOptions {
+  caps?: number[];
+}
+
+const WORKER_URL = new URL('../kernel/worker.js', import.meta.url);
+
+function capMask(caps: number[] = []): bigint {
+  return caps.reduce((m, c) => m | (1n << BigInt(c)), 0n);
+}
+
+/** A running emulated device. */
+export class Device {
+  /** The default process (pid 1), usable from the thread that created the device. */
+  readonly process: Process;
+
+  constructor(
+    readonly profile: Profile,
+    private readonly worker: Worker,
+    private readonly base: Omit<ThreadHandle, 'ptSab' | 'pid' | 'slot'>,
+    ptSab: SharedArrayBuffer,
+  ) {
+    this.process = new Process({ ...base, ptSab, pid: 1, slot: 0 });
+  }
+
+  /** A new process with its own address space, fd table and handles. */
+  createProcess(opts: ProcessOptions = {}): Process {
+    const ptSab = CpuPageTable.allocate();
+    this.worker.postMessage({ ptSab });
+    const r = this.process.rawSyscall(ch.SYS.PROCESS_CREATE, capMask(opts.caps));
+    return new Process({ ...this.base, ptSab, pid: Number(r[0]), slot: Number(r[1]) });
+  }
+
+  /** Stops the kernel and waits for its thread to end. */
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.process.rawSyscall(ch.SYS.SHUTDOWN);
+    await exited;
+  }
+}
+
+/** Boots a device. */
+export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
+  const profile = getProfile(opts.profile ?? 'lnl');
+  const vram = profile.vram.map((v) => opts.vram ?? v);
+  const regions = createRegions(opts.sysmem ?? profile.sysmem, vram);
+  const control = new SharedArrayBuffer(ch.CONTROL_BYTES);
+  const ptSab = CpuPageTable.allocate();
+  const worker = new Worker(WORKER_URL, {
+    workerData: { control, regions, profile: profile.name, ptSab, caps: opts.caps ?? [] },
+  });
+  worker.unref();
+  await started(worker, new Int32Array(control));
+  return new Device(profile, worker, { control, regions }, ptSab);
+}
+
+function started(worker: Worker, ctl: Int32Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`xe-emu kernel exited during boot (code ${code})`)));
+    const poll = (): void => {
+      const st = Atomics.load(ctl, ch.CTL_STATUS);
+      if (st === ch.KERNEL_RUNNING) {
+        worker.removeAllListeners('exit');
+        worker.removeListener('error', reject);
+        resolve();
+      } else if (st === ch.KERNEL_DEAD) reject(new Error('xe-emu kernel died during boot'));
+      else setTimeout(poll, 1);
+    };
+    poll();
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * A process's user memory as its own code sees it: loads and stores through the process
+ * page table (a fault throws Segfault, the analogue of SIGSEGV) and malloc/free served by
+ * the kernel's memory map.
+ */
+import { AddressSpace, PageFault } from '../hw/cpu_mmu.js';
+import { SYS } from '../uapi/channel.js';
+import type { Channel } from './channel.js';
+
+/** A user-space access to an unmapped (or read-only) address. */
+export class Segfault extends Error {
+  constructor(readonly addr: bigint) {
+    super(`segmentation fault at 0x${addr.toString(16)}`);
+  }
+}
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PageFault) throw new Segfault(e.addr);
+    throw e;
+  }
+}
+
+/** User memory of one process, used from one thread. */
+export class UserMem {
+  constructor(
+    private readonly as: AddressSpace,
+    private readonly chan: Channel,
+  ) {}
+
+  /** malloc: a bigint address of `size` zeroed bytes, aligned to `align` (default 16). */
+  alloc(size: number, align = 0): bigint {
+    const r = this.chan.call(SYS.MALLOC, BigInt(size), BigInt(align));
+    if (r.result < 0) throw new RangeError(`alloc(${size}, ${align}) failed: errno ${r.errno}`);
+    return BigInt.asUintN(64, r.rets[0]);
+  }
+
+  /** free: returns memory from alloc. */
+  free(addr: bigint): void {
+    const r = this.chan.call(SYS.FREE, addr);
+    if (r.result < 0) throw new RangeError(`free(0x${addr.toString(16)}): not an allocated block`);
+  }
+
+  /** Copies `n` bytes out of user memory. */
+  read(addr: bigint, n: number): Uint8Array {
+    return guard(() => this.as.read(addr, n));
+  }
+
+  /** Copies bytes into user memory. */
+  write(addr: bigint, bytes: Uint8Array): void {
+    guard(() => this.as.write(addr, bytes));
+  }
+
+  /** Little-endian u32 load. */
+  readU32(addr: bigint): number {
+    const b = this.read(addr, 4);
+    return new DataView(b.buffer).getUint32(0, true);
+  }
+
+  /** Little-endian u32 store. */
+  writeU32(addr: bigint, v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v >>> 0, true);
+    this.write(addr, b);
+  }
+
+  /** Little-endian u64 load. */
+  readU64(addr: bigint): bigint {
+    return guard(() => this.as.readU64(addr));
+  }
+
+  /** Little-endian u64 store. */
+  writeU64(addr: bigint, v: bigint): void {
+    guard(() => this.as.writeU64(addr, v));
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * An emulated user process as its code sees it: `open`, `close`, `ioctl`, `mmap`,
+ * `munmap`, eventfds and threads, each a system call on this thread's channel that returns
+ * -1 and sets `errno` on failure, like libc.
+ */
+import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
+import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
+import { DEBUG, SYS } from '../uapi/channel.js';
+import { Channel } from './channel.js';
+import { UserMem } from './mem.js';
+
+/** Everything a thread needs to issue calls in a process; can be posted to another worker thread. */
+export interface ThreadHandle {
+  control: SharedArrayBuffer;
+  regions: RegionDesc[];
+  ptSab: SharedArrayBuffer;
+  pid: number;
+  slot: number;
+}
+
+/** A process, as used from one thread. */
+export class Process {
+  /** errno of the last failed call, as a positive Linux errno. */
+  errno = 0;
+  readonly pid: number;
+  readonly mem: UserMem;
+  private readonly chan: Channel;
+  private readonly handle: ThreadHandle;
+  private rets: BigInt64Array<ArrayBufferLike> = new BigInt64Array(4);
+
+  constructor(h: ThreadHandle) {
+    this.handle = h;
+    this.pid = h.pid;
+    this.chan = new Channel(h.control, h.slot);
+    const as = new AddressSpace(new CpuPageTable(h.ptSab, USER_BASE), new PhysicalMemory(h.regions));
+    this.mem = new UserMem(as, this.chan);
+  }
+
+  /** Issues a system call; returns RESULT, or -1 with errno set. RET words land in `rets`. */
+  private sys(nr: number, ...args: bigint[]): number {
+    const r = this.chan.call(nr, ...args);
+    this.rets = r.rets;
+    if (r.result < 0) {
+      this.errno = r.errno;
+      return -1;
+    }
+    return r.result;
+  }
+
+  /** Like sys, for calls that return a 64-bit word: the word, or -1n with errno set. */
+  private sys64(nr: number, ...args: bigint[]): bigint {
+    return this.sys(nr, ...args) < 0 ? -1n : BigInt.asUintN(64, this.rets[0]);
+  }
+
+  /** Opens the device: a render node (default), or the primary node. Returns an fd or -1. */
+  open(node: 'render' | 'primary' = 'render'): number {
+    return this.sys(SYS.OPEN, node === 'primary' ? 1n : 0n);
+  }
+
+  /** Closes an fd. */
+  close(fd: number): number {
+    return this.sys(SYS.CLOSE, BigInt(fd));
+  }
+
+  /** ioctl(fd, request, argp): 0, or -1 with errno. */
+  ioctl(fd: number, request: number, argp: bigint): number {
+    return this.sys(SYS.IOCTL, BigInt(fd), BigInt(request >>> 0), argp);
+  }
+
+  /** Maps `length` bytes of fd at `offset` (a BO's fake offset); returns the address, or -1n with errno. */
+  mmap(length: number | bigint, fd: number, offset: bigint): bigint {
+    return this.sys64(SYS.MMAP, BigInt(length), 3n, BigInt(fd), offset);
+  }
+
+  /** Anonymous zeroed memory (mmap MAP_ANONYMOUS); address, or -1n with errno. */
+  mmapAnon(length: number | bigint): bigint {
+    return this.sys64(SYS.MMAP, BigInt(length), 3n, -1n, 0n);
+  }
+
+  /** Unmaps pages. */
+  munmap(addr: bigint, length: number | bigint): number {
+    return this.sys(SYS.MUNMAP, addr, BigInt(length));
+  }
+
+  /** eventfd(initval): an fd or -1. */
+  eventfd(initval = 0n): number {
+    return this.sys(SYS.EVENTFD, initval);
+  }
+
+  /** Reads (and clears) an eventfd counter; -1n with errno on error. */
+  readEventfd(fd: number): bigint {
+    return this.sys64(SYS.READ, BigInt(fd));
+  }
+
+  /** dup(fd). */
+  dup(fd: number): number {
+    return this.sys(SYS.DUP, BigInt(fd));
+  }
+
+  /** A handle for another worker thread to issue calls in this process (see attachThread). */
+  threadHandle(): ThreadHandle {
+    const slot = this.sys64(SYS.THREAD_CREATE);
+    if (slot < 0n) throw new Error(`thread_create failed: errno ${this.errno}`);
+    return { ...this.handle, slot: Number(slot) };
+  }
+
+  /** Ends this thread's use of its channel (from an attached thread, when it is done). */
+  exitThread(): void {
+    this.sys(SYS.THREAD_EXIT);
+  }
+
+  /** CLOCK_MONOTONIC in nanoseconds, the clock of absolute ioctl timeouts. */
+  clockMonotonicNs(): bigint {
+    return process.hrtime.bigint();
+  }
+
+  /** A raw system call (see SYS in src/uapi/channel.ts): its return words; throws on error. */
+  rawSyscall(nr: number, ...args: bigint[]): bigint[] {
+    if (this.sys(nr, ...args) < 0) throw new Error(`system call ${nr} failed: errno ${this.errno}`);
+    return [...this.rets];
+  }
+
+  /** Emulator control (see DEBUG in src/uapi/channel.ts); returns the result words, throws on error. */
+  debug(op: number, ...args: bigint[]): bigint[] {
+    return this.rawSyscall(SYS.DEBUG, BigInt(op), ...args);
+  }
+
+  /** Wedges (or unwedges) the device: every ioctl then fails with ECANCELED. */
+  wedge(on = true): void {
+    this.debug(DEBUG.WEDGE, on ? 1n : 0n);
+  }
+}
+
+/** In another worker thread: a Process view that issues calls on the handle's own channel. */
+export function attachThread(h: ThreadHandle): Process {
+  return new Process(h);
+}
