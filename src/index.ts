@@ -10,3 +10,5 @@ export { CAP, DEBUG } from './uapi/channel.js';
 export * as errno from './uapi/errno.js';
 export { C, CB, IOCTL, CONSTANT_VALUES, IOCTL_LIST, STRUCT_LAYOUTS, layoutOf } from './uapi/uapi.js';
 export { decode, encode, pack, decodeArray, packArray, type Fields, type FieldsIn } from './uapi/codec.js';
+export { formatIoctl, formatStruct } from './uapi/format.js';
+export * as igt from './userspace/igt.js';

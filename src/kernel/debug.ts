@@ -15,5 +15,8 @@ export const DEBUG_OPS: Record<number, DebugOp> = {
   [DEBUG.WEDGE]: (dev, _p, [on]) => {
     dev.wedged = on !== 0n;
   },
+  [DEBUG.KERNEL_BUG]: () => {
+    throw new Error('deliberate kernel bug (DEBUG.KERNEL_BUG)');
+  },
   [DEBUG.MEM_USAGE]: (dev) => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))],
 };

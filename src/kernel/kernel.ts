@@ -201,6 +201,10 @@ export class Kernel {
         return { rc: this.install(p, p.file(Number(a(0))).get()) };
       case ch.SYS.DEBUG:
         return { rc: 0, rets: this.debug(p, a) };
+      case ch.SYS.PINGPONG:
+        this.complete(slot, { rc: 0 });
+        this.pingPong(Number(a(0)));
+        return null;
       case ch.SYS.SHUTDOWN:
         this.shutdown();
         return { rc: 0 };
@@ -248,6 +252,20 @@ export class Kernel {
     const op = DEBUG_OPS[Number(a(0))];
     if (!op) throw new Errno(EINVAL);
     return op(this.dev, p, [a(1), a(2), a(3), a(4)]) ?? [];
+  }
+
+  /** Answers `n` raw pings on CTL_PING (the benchmark's baseline round trip). */
+  private pingPong(n: number): void {
+    const i32 = this.i32;
+    for (let k = 0; k < n; k++) {
+      const ping = 2 * k + 1;
+      let spins = ch.SPIN_ROUNDS;
+      while (Atomics.load(i32, ch.CTL_PING) !== ping) {
+        if (spins-- <= 0) Atomics.wait(i32, ch.CTL_PING, ping - 1, 1000);
+      }
+      Atomics.store(i32, ch.CTL_PING, ping + 1);
+      Atomics.notify(i32, ch.CTL_PING);
+    }
   }
 
   /** Re-checks parked calls after a wake-up, and expires those past their deadline. */

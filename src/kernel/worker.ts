@@ -7,8 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ch from '../uapi/channel.js';
 import { Kernel, type BootData } from './kernel.js';
 
-/** Spin iterations on the doorbell before sleeping. */
-const SPIN = 20000;
 /** Longest sleep, so the heartbeat keeps moving while idle. */
 const MAX_SLEEP_MS = 250;
 
@@ -22,7 +20,7 @@ function run(boot: BootData): void {
     const served = kernel.serviceRequests();
     kernel.runWaits();
     if (served || kernel.stopped) continue;
-    let spins = SPIN;
+    let spins = ch.SPIN_ROUNDS;
     while (spins-- > 0 && Atomics.load(ctl, ch.CTL_DOORBELL) === bell);
     if (Atomics.load(ctl, ch.CTL_DOORBELL) !== bell) continue;
     Atomics.add(ctl, ch.CTL_HEARTBEAT, 1);

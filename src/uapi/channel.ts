@@ -21,8 +21,13 @@ export const CTL_HEARTBEAT = 1;
 export const CTL_STATUS = 2;
 /** Int32 index of the slot allocation counter (next never-used slot). */
 export const CTL_NEXT_SLOT = 3;
+/** Int32 index of the raw ping-pong word (benchmark baseline: odd = ping, even = pong). */
+export const CTL_PING = 4;
 /** Bytes of control words before the first channel slot. */
 export const CTL_BYTES = 64;
+
+/** Spin iterations either side makes before sleeping in Atomics.wait. */
+export const SPIN_ROUNDS = 20000;
 
 /** Kernel status values. */
 export const KERNEL_STARTING = 0;
@@ -100,6 +105,11 @@ export const SYS = {
   DEBUG: 15,
   /** Stops the kernel (device close). */
   SHUTDOWN: 16,
+  /**
+   * Benchmark baseline: after answering, the kernel thread answers ARG0 raw ping-pongs on
+   * CTL_PING with the same spin-then-sleep protocol as channels, bypassing all syscall work.
+   */
+  PINGPONG: 17,
 } as const;
 
 /** Emulator control operations (SYS.DEBUG ARG0), for tests and fault injection. */
@@ -116,6 +126,8 @@ export const DEBUG = {
   QUEUE_BAN: 5,
   /** Physical pages in use: RET0 system, RET1 vram. */
   MEM_USAGE: 6,
+  /** Makes the kernel hit an internal error while serving this call (tests that it surfaces). */
+  KERNEL_BUG: 7,
 } as const;
 
 /** Capabilities a process may hold (Linux capability numbers). */

@@ -13,8 +13,6 @@ export interface SysReturn {
   rets: BigInt64Array;
 }
 
-/** Spin iterations before sleeping. */
-const SPIN = 20000;
 /** Sleep slice while waiting, to notice a dead kernel. */
 const SLICE_MS = 200;
 /** Heartbeat silence after which the kernel is considered gone. */
@@ -64,7 +62,7 @@ export class Channel {
   }
 
   private await(): void {
-    for (let i = 0; i < SPIN; i++) if (this.done()) return;
+    for (let i = 0; i < ch.SPIN_ROUNDS; i++) if (this.done()) return;
     let beat = Atomics.load(this.i32, ch.CTL_HEARTBEAT);
     let lastBeat = Date.now();
     while (!this.done()) {

@@ -5,7 +5,7 @@
  */
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
-import { DEBUG, SYS } from '../uapi/channel.js';
+import { CTL_PING, DEBUG, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
 import { Channel } from './channel.js';
 import { UserMem } from './mem.js';
 
@@ -123,6 +123,25 @@ export class Process {
   /** Emulator control (see DEBUG in src/uapi/channel.ts); returns the result words, throws on error. */
   debug(op: number, ...args: bigint[]): bigint[] {
     return this.rawSyscall(SYS.DEBUG, BigInt(op), ...args);
+  }
+
+  /**
+   * Benchmark baseline: `n` raw SharedArrayBuffer round trips with the kernel thread on the
+   * control block's ping word, using the channel's spin-then-sleep protocol.
+   */
+  rawPingPong(n: number): void {
+    this.rawSyscall(SYS.PINGPONG, BigInt(n));
+    const i32 = new Int32Array(this.handle.control);
+    for (let k = 0; k < n; k++) {
+      const pong = 2 * k + 2;
+      Atomics.store(i32, CTL_PING, pong - 1);
+      Atomics.notify(i32, CTL_PING);
+      let spins = SPIN_ROUNDS;
+      while (Atomics.load(i32, CTL_PING) !== pong) {
+        if (spins-- <= 0) Atomics.wait(i32, CTL_PING, pong - 1, 1000);
+      }
+    }
+    Atomics.store(i32, CTL_PING, 0);
   }
 
   /** Wedges (or unwedges) the device: every ioctl then fails with ECANCELED. */
