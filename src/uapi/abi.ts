@@ -363,6 +363,8 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
   let matched = 0;
   let memberCount = 0;
   const reusedStructs = new Set<string>();
+  /** Structs that grew since the header: their ioctl numbers differ in the size field only. */
+  const grownStructs = new Set<string>();
 
   for (const [name, layout] of STRUCT_LAYOUTS) {
     const fields = tableFields.get(name)!;
@@ -381,6 +383,7 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
     const reservedRanges = [...hm].filter(([n]) => isReservedName(n)).map(([n, r]) => ({ name: n, ...r }));
     let reused = 0;
     let broken = 0;
+    let appended = 0;
     for (const f of fields) {
       const label = `${name}.${f.name}`;
       const h = hm.get(f.name);
@@ -399,7 +402,9 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
             message: `${label} ${span(f.offset, f.size)} lies in the header's ${host.name} ${span(host.offset, host.size)}`,
           });
         } else {
-          broken++;
+          // A member appended after the header's end only makes the struct grow.
+          if (f.offset >= hs.size) appended++;
+          else broken++;
           add({ kind: 'not-in-header', what: 'member', struct: name, member: f.name, message: label });
         }
         continue;
@@ -439,7 +444,9 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
     }
     // Struct size and alignment; a difference that only comes with reused reserved space
     // (and nothing else wrong in the struct) is classified with it.
-    const sizeKind: FindingKind = reused > 0 && broken === 0 ? 'reserved-reused' : 'mismatch';
+    // A struct that only grew by members the header lacks (an older header) is not-in-header.
+    const grown = appended > 0 && broken === 0 && layout.size > hs.size;
+    const sizeKind: FindingKind = broken > 0 ? 'mismatch' : grown ? 'not-in-header' : reused > 0 ? 'reserved-reused' : 'mismatch';
     let structOk = true;
     for (const prop of ['size', 'align'] as const) {
       const t = prop === 'size' ? layout.size : layout.align;
@@ -448,6 +455,7 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
       structOk = false;
       add({ kind: sizeKind, what: 'struct', struct: name, property: prop, table: String(t), header: String(h), message: `struct ${name}: ${prop} ${t} in the table, ${h} in the header` });
       if (sizeKind === 'reserved-reused') reusedStructs.add(name);
+      if (sizeKind === 'not-in-header') grownStructs.add(name);
     }
     if (structOk) matched++;
   }
@@ -478,7 +486,8 @@ export function abiCheck(headerPath: string, opts: AbiCheckOptions = {}): AbiRep
       continue;
     }
     const io = IOCTL_BY_NAME.get(name);
-    const kind: FindingKind = io && reusedStructs.has(io.layout.name) ? 'reserved-reused' : 'mismatch';
+    const kind: FindingKind =
+      io && reusedStructs.has(io.layout.name) ? 'reserved-reused' : io && grownStructs.has(io.layout.name) ? 'not-in-header' : 'mismatch';
     add({ kind, what: 'constant', constant: name, property: 'value', table: t.toString(), header: h.toString(), message: `${name}: ${t} (0x${BigInt.asUintN(64, t).toString(16)}) in the table, ${h} (0x${BigInt.asUintN(64, h).toString(16)}) in the header` });
   }
 
