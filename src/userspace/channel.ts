@@ -19,7 +19,9 @@ const SLICE_MS = 200;
 const SILENCE_MS = 10_000;
 
 /** Thrown when the kernel worker is dead or reports an internal error. */
-export class KernelError extends Error {}
+export class KernelError extends Error {
+  override readonly name = 'KernelError';
+}
 
 /** One user thread's channel. */
 export class Channel {

@@ -57,6 +57,9 @@ export class Device {
 
   /** Stops the kernel and waits for its thread to end. */
   async close(): Promise<void> {
+    // The worker is unref'd so that a forgotten close never keeps a program alive; while we
+    // wait for it to end it must keep the event loop alive.
+    this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.process.rawSyscall(ch.SYS.SHUTDOWN);
     await exited;

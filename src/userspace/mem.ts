@@ -9,6 +9,7 @@ import type { Channel } from './channel.js';
 
 /** A user-space access to an unmapped (or read-only) address. */
 export class Segfault extends Error {
+  override readonly name = 'Segfault';
   constructor(readonly addr: bigint) {
     super(`segmentation fault at 0x${addr.toString(16)}`);
   }
