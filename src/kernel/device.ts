@@ -5,6 +5,8 @@
  */
 import { PageAllocator, PhysicalMemory, PAGE_SIZE, type RegionDesc } from '../hw/memory.js';
 import type { Profile } from '../hw/profile.js';
+import { FenceDomain } from './fence.js';
+import type { Bo } from './bo.js';
 
 /** Start of the fake mmap offset space (DRM_FILE_PAGE_OFFSET_START on 64-bit: 4 GiB). */
 export const MMAP_OFFSET_BASE = 0x1_0000_0000n;
@@ -17,6 +19,10 @@ export class XeDevice {
   readonly vram: PageAllocator[];
   /** Set by DEBUG WEDGE: every ioctl fails with -ECANCELED. */
   wedged = false;
+  /** Fence ids/contexts, callback ordering and test-completed fences; every signal calls wake(). */
+  readonly fences: FenceDomain = new FenceDomain(this);
+  /** Live BOs by fake mmap offset (the drm_vma_offset_manager): what mmap on a DRM fd looks up. */
+  readonly mmapBos = new Map<bigint, Bo>();
   private woken = false;
   private nextMmapPage = MMAP_OFFSET_BASE / BigInt(PAGE_SIZE);
 

@@ -8,7 +8,7 @@ import type { RegionDesc } from '../hw/memory.js';
 import { getProfile } from '../hw/profile.js';
 import * as ch from '../uapi/channel.js';
 import { EAGAIN, EBADF, EINVAL, EMFILE } from '../uapi/errno.js';
-import { BO_IOCTLS, mmapBo } from './bo.js';
+import { BO_IOCTLS, DmaBuf, mmapBo, mmapDmaBuf } from './bo.js';
 import { DEBUG_OPS } from './debug.js';
 import { XeDevice } from './device.js';
 import { drmIoctl, IoctlTable, type Wait } from './dispatch.js';
@@ -225,8 +225,9 @@ export class Kernel {
   private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {
     if (length <= 0n || length > p.pt.span) throw new Errno(EINVAL);
     if (fd === -1) return p.mm.mmapAnon(Number(length));
-    const file = fileAs(p.file(fd), XeFile, EBADF);
-    return mmapBo(file, p.mm, offset, Number(length));
+    const file = p.file(fd);
+    if (file instanceof DmaBuf) return mmapDmaBuf(file, p.mm, offset, Number(length));
+    return mmapBo(fileAs(file, XeFile, EBADF), p.mm, offset, Number(length));
   }
 
   private processCreate(capMask: bigint): SysResult {

@@ -26,70 +26,113 @@ function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-function readPrim(dv: DataView, prim: string, off: number): number | bigint {
-  switch (prim) {
-    case 'u8': case 'char': return dv.getUint8(off);
-    case 's8': return dv.getInt8(off);
-    case 'u16': return dv.getUint16(off, true);
-    case 's16': return dv.getInt16(off, true);
-    case 'u32': return dv.getUint32(off, true);
-    case 's32': return dv.getInt32(off, true);
-    case 'u64': return dv.getBigUint64(off, true);
-    default: return dv.getBigInt64(off, true);
-  }
-}
+type Get = (dv: DataView, off: number) => number | bigint;
+type Set = (dv: DataView, off: number, v: number | bigint) => void;
 
-function writePrim(dv: DataView, prim: string, off: number, v: number | bigint): void {
-  switch (prim) {
-    case 'u8': case 's8': case 'char': dv.setUint8(off, Number(BigInt.asUintN(8, BigInt(v)))); return;
-    case 'u16': case 's16': dv.setUint16(off, Number(BigInt.asUintN(16, BigInt(v))), true); return;
-    case 'u32': case 's32': dv.setUint32(off, Number(BigInt.asUintN(32, BigInt(v))), true); return;
-    default: dv.setBigUint64(off, BigInt.asUintN(64, BigInt(v)), true);
-  }
-}
+const num = (v: number | bigint): number => (typeof v === 'bigint' ? Number(BigInt.asIntN(64, v)) : v);
+const big = (v: number | bigint): bigint => BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
 
-const PRIM_BYTES: Record<string, number> = { u8: 1, s8: 1, char: 1, u16: 2, s16: 2, u32: 4, s32: 4, u64: 8, s64: 8 };
+/** Per-scalar accessors; stores wrap like a C assignment to the member's type. */
+const PRIM: Record<string, { bytes: number; get: Get; set: Set }> = {
+  u8: { bytes: 1, get: (dv, o) => dv.getUint8(o), set: (dv, o, v) => dv.setUint8(o, num(v)) },
+  char: { bytes: 1, get: (dv, o) => dv.getUint8(o), set: (dv, o, v) => dv.setUint8(o, num(v)) },
+  s8: { bytes: 1, get: (dv, o) => dv.getInt8(o), set: (dv, o, v) => dv.setInt8(o, num(v)) },
+  u16: { bytes: 2, get: (dv, o) => dv.getUint16(o, true), set: (dv, o, v) => dv.setUint16(o, num(v), true) },
+  s16: { bytes: 2, get: (dv, o) => dv.getInt16(o, true), set: (dv, o, v) => dv.setInt16(o, num(v), true) },
+  u32: { bytes: 4, get: (dv, o) => dv.getUint32(o, true), set: (dv, o, v) => dv.setUint32(o, num(v), true) },
+  s32: { bytes: 4, get: (dv, o) => dv.getInt32(o, true), set: (dv, o, v) => dv.setInt32(o, num(v), true) },
+  u64: { bytes: 8, get: (dv, o) => dv.getBigUint64(o, true), set: (dv, o, v) => dv.setBigUint64(o, big(v), true) },
+  s64: { bytes: 8, get: (dv, o) => dv.getBigInt64(o, true), set: (dv, o, v) => dv.setBigUint64(o, big(v), true) },
+};
 
-function decodeMembers(members: Member[], dv: DataView, base: number, out: Fields): Fields {
+/**
+ * A compiled step of a layout's codec: a scalar, an array, a nested struct, or an inline
+ * group (anonymous groups read and write the parent object, named ones a nested object).
+ */
+type Step =
+  | { kind: 'scalar'; name: string; off: number; get: Get; set: Set }
+  | { kind: 'array'; name: string; off: number; count: number; stride: number; get: Get; set: Set }
+  | { kind: 'struct'; name: string; off: number; count: number; isArray: boolean; plan: Step[]; stride: number }
+  | { kind: 'group'; name: string | undefined; plan: Step[] };
+
+const plans = new WeakMap<object, Step[]>();
+
+function compile(members: Member[]): Step[] {
+  const steps: Step[] = [];
   for (const m of members) {
-    if (isGroup(m)) {
-      if (m.name === undefined) decodeMembers(m.members, dv, base, out);
-      else out[m.name] = decodeMembers(m.members, dv, base, {});
-      continue;
+    if (isGroup(m)) steps.push({ kind: 'group', name: m.name, plan: compile(m.members) });
+    else if (m.flex) continue;
+    else if (m.kind === 'struct') {
+      steps.push({ kind: 'struct', name: m.name, off: m.offset, count: m.count, isArray: m.isArray, plan: planOf(m.layout), stride: m.layout.size });
+    } else {
+      const acc = PRIM[m.prim];
+      if (m.isArray) steps.push({ kind: 'array', name: m.name, off: m.offset, count: m.count, stride: acc.bytes, get: acc.get, set: acc.set });
+      else steps.push({ kind: 'scalar', name: m.name, off: m.offset, get: acc.get, set: acc.set });
     }
-    if (m.flex) continue;
-    const at = base + m.offset;
-    const one = (i: number): Value =>
-      m.kind === 'prim'
-        ? readPrim(dv, m.prim, at + i * PRIM_BYTES[m.prim])
-        : decodeMembers(m.layout.members, dv, at + i * m.layout.size, {});
-    out[m.name] = m.isArray ? Array.from({ length: m.count }, (_, i) => one(i)) : one(0);
+  }
+  return steps;
+}
+
+function planOf(layout: Layout): Step[] {
+  let plan = plans.get(layout);
+  if (!plan) {
+    plan = compile(layout.members);
+    plans.set(layout, plan);
+  }
+  return plan;
+}
+
+function decodePlan(plan: Step[], dv: DataView, base: number, out: Fields): Fields {
+  for (const st of plan) {
+    switch (st.kind) {
+      case 'scalar':
+        out[st.name] = st.get(dv, base + st.off);
+        break;
+      case 'array': {
+        const arr: Value[] = new Array(st.count);
+        for (let i = 0; i < st.count; i++) arr[i] = st.get(dv, base + st.off + i * st.stride);
+        out[st.name] = arr;
+        break;
+      }
+      case 'struct':
+        if (st.isArray) {
+          const arr: Value[] = new Array(st.count);
+          for (let i = 0; i < st.count; i++) arr[i] = decodePlan(st.plan, dv, base + st.off + i * st.stride, {});
+          out[st.name] = arr;
+        } else out[st.name] = decodePlan(st.plan, dv, base + st.off, {});
+        break;
+      default:
+        if (st.name === undefined) decodePlan(st.plan, dv, base, out);
+        else out[st.name] = decodePlan(st.plan, dv, base, {});
+    }
   }
   return out;
 }
 
-function encodeMembers(members: Member[], obj: FieldsIn, dv: DataView, base: number): void {
-  for (const m of members) {
-    if (isGroup(m)) {
-      const src = m.name === undefined ? obj : (obj[m.name] as FieldsIn | undefined);
-      if (src !== undefined) encodeMembers(m.members, src, dv, base);
+function encodePlan(plan: Step[], obj: FieldsIn, dv: DataView, base: number): void {
+  for (const st of plan) {
+    if (st.kind === 'group') {
+      const src = st.name === undefined ? obj : (obj[st.name] as FieldsIn | undefined);
+      if (src !== undefined) encodePlan(st.plan, src, dv, base);
       continue;
     }
-    const v = obj[m.name];
-    if (v === undefined || m.flex) continue;
-    const at = base + m.offset;
-    const put = (x: ValueIn, i: number): void => {
-      if (m.kind === 'prim') writePrim(dv, m.prim, at + i * PRIM_BYTES[m.prim], x as number | bigint);
-      else encodeMembers(m.layout.members, x as FieldsIn, dv, at + i * m.layout.size);
-    };
-    if (Array.isArray(v)) v.slice(0, m.count).forEach(put);
-    else put(v, 0);
+    const v = obj[st.name];
+    if (v === undefined) continue;
+    if (st.kind === 'scalar') {
+      st.set(dv, base + st.off, v as number | bigint);
+      continue;
+    }
+    const items = (Array.isArray(v) ? v : [v]).slice(0, st.count);
+    items.forEach((x, i) => {
+      if (st.kind === 'array') st.set(dv, base + st.off + i * st.stride, x as number | bigint);
+      else encodePlan(st.plan, x as FieldsIn, dv, base + st.off + i * st.stride);
+    });
   }
 }
 
 /** Decodes a struct from `buf` at `offset`. Flexible array members are not included. */
 export function decodeLayout(layout: Layout, buf: Uint8Array, offset = 0): Fields {
-  return decodeMembers(layout.members, view(buf), offset, {});
+  return decodePlan(planOf(layout), view(buf), offset, {});
 }
 
 /**
@@ -97,7 +140,7 @@ export function decodeLayout(layout: Layout, buf: Uint8Array, offset = 0): Field
  * bytes already there; for a union, members are written in declaration order, so give one.
  */
 export function encodeLayout(layout: Layout, obj: FieldsIn, buf: Uint8Array, offset = 0): void {
-  encodeMembers(layout.members, obj, view(buf), offset);
+  encodePlan(planOf(layout), obj, view(buf), offset);
 }
 
 /** Decodes table struct `name` from `buf` at `offset`. */
