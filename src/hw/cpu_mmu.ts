@@ -15,6 +15,8 @@ export const USER_BASE = 0x7f00_0000_0000n;
 /** Default size of the user address window. */
 export const USER_SPAN = 4n << 30n;
 
+const PAGE_MASK = BigInt(PAGE_SIZE - 1);
+
 /** Where an access went wrong. */
 export class PageFault extends Error {
   constructor(
@@ -116,14 +118,26 @@ export class AddressSpace {
     return out;
   }
 
+  /** Physical address of [addr, addr+len) when it lies in one mapped page, else -1 (the slow path decides). */
+  private within(addr: bigint, len: number, write: boolean): number {
+    const inPage = Number(addr & PAGE_MASK);
+    if (inPage + len > PAGE_SIZE) return -1;
+    const pa = this.pt.translate(addr, write);
+    return pa < 0 ? -1 : pa + inPage;
+  }
+
   /** Copies user memory into `out`. */
   readInto(addr: bigint, out: Uint8Array): void {
-    this.chunks(addr, out.length, false, (pa, at, n) => out.set(this.phys.view(pa, n), at));
+    const pa = this.within(addr, out.length, false);
+    if (pa >= 0) out.set(this.phys.view(pa, out.length));
+    else this.chunks(addr, out.length, false, (p, at, n) => out.set(this.phys.view(p, n), at));
   }
 
   /** Copies bytes into user memory. */
   write(addr: bigint, data: Uint8Array): void {
-    this.chunks(addr, data.length, true, (pa, at, n) => this.phys.view(pa, n).set(data.subarray(at, at + n)));
+    const pa = this.within(addr, data.length, true);
+    if (pa >= 0) this.phys.view(pa, data.length).set(data);
+    else this.chunks(addr, data.length, true, (p, at, n) => this.phys.view(p, n).set(data.subarray(at, at + n)));
   }
 
   /** Reads a little-endian u64. */

@@ -62,6 +62,11 @@ export class XeDevice {
     this.woken = true;
   }
 
+  /** Whether a wake-up is pending. */
+  peekWake(): boolean {
+    return this.woken;
+  }
+
   /** Returns and clears the wake-up flag. */
   takeWake(): boolean {
     const w = this.woken;

@@ -3,7 +3,7 @@
  * ranges, size zero-extension, copy in, permission check, handler, unconditional copy back.
  * Handlers see the argument struct decoded; what they change is encoded and copied back.
  */
-import { decodeLayout, encodeLayout, type Fields } from '../uapi/codec.js';
+import { decodeView, encodeView, type Fields } from '../uapi/codec.js';
 import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../uapi/errno.js';
 import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../uapi/ioctl.js';
 import type { Layout } from '../uapi/layout.js';
@@ -117,6 +117,12 @@ export function drmIoctl(
   }
 }
 
+/** Largest argument an ioctl request can describe (14-bit size field). */
+const MAX_ARG = IOC.SIZEMASK;
+/** The kernel buffer of the call being served (drm_ioctl's stack_kdata); parked calls get a copy. */
+const scratch = new Uint8Array(MAX_ARG + 1);
+const scratchView = new DataView(scratch.buffer);
+
 function runEntry(
   entry: Entry,
   base: Omit<IoctlCtx, 'args'>,
@@ -128,10 +134,10 @@ function runEntry(
   const inSize = userDir & kdir & IOC.WRITE ? usize : 0;
   const outSize = userDir & kdir & IOC.READ ? usize : 0;
   const layout = entry.ioctl.layout;
-  const kbuf = new Uint8Array(Math.max(inSize, outSize, layout.size));
-  if (inSize) kbuf.set(base.um.copyFromUser(argp, inSize));
-  const ctx: IoctlCtx = { ...base, args: decodeLayout(layout, kbuf) };
-  const finish = (rc: number): number => copyBack(ctx, layout, kbuf, outSize, argp, rc);
+  const ksize = Math.max(inSize, outSize, layout.size);
+  if (inSize) scratch.set(base.um.copyFromUser(argp, inSize));
+  scratch.fill(0, inSize, ksize);
+  const ctx: IoctlCtx = { dev: base.dev, proc: base.proc, file: base.file, um: base.um, args: decodeView(layout, scratchView) };
   let r: number | Wait;
   try {
     r = !entry.renderAllow && base.file.node === 'render' ? -EACCES : entry.handler(ctx);
@@ -139,15 +145,16 @@ function runEntry(
     if (!(e instanceof Errno)) throw e;
     r = -e.errno;
   }
-  if (typeof r === 'number') return { done: true, rc: finish(r) };
-  return { done: false, wait: r, finish };
+  if (typeof r === 'number') return { done: true, rc: copyBack(ctx, layout, scratchView, outSize, argp, r) };
+  const own = new DataView(scratch.slice(0, ksize).buffer);
+  return { done: false, wait: r, finish: (rc) => copyBack(ctx, layout, own, outSize, argp, rc) };
 }
 
-function copyBack(ctx: IoctlCtx, layout: Layout, kbuf: Uint8Array, outSize: number, argp: bigint, rc: number): number {
+function copyBack(ctx: IoctlCtx, layout: Layout, kbuf: DataView, outSize: number, argp: bigint, rc: number): number {
   if (!outSize) return rc;
-  encodeLayout(layout, ctx.args, kbuf);
+  encodeView(layout, ctx.args, kbuf);
   try {
-    ctx.um.copyToUser(argp, kbuf.subarray(0, outSize));
+    ctx.um.copyToUser(argp, new Uint8Array(kbuf.buffer, 0, outSize));
   } catch (e) {
     if (e instanceof Errno) return -EFAULT;
     throw e;

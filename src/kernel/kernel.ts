@@ -269,8 +269,16 @@ export class Kernel {
     }
   }
 
-  /** Re-checks parked calls after a wake-up, and expires those past their deadline. */
+  /**
+   * Re-checks parked calls after a wake-up, and expires those past their deadline. Repeats
+   * while completing one call wakes others (a TRANSFER that adds a point another wait needs).
+   */
   runWaits(): void {
+    do this.runWaitsOnce();
+    while (this.parked.length && this.dev.peekWake());
+  }
+
+  private runWaitsOnce(): void {
     if (!this.parked.length) return;
     const woken = this.dev.takeWake();
     const now = this.dev.now();

@@ -130,6 +130,16 @@ function encodePlan(plan: Step[], obj: FieldsIn, dv: DataView, base: number): vo
   }
 }
 
+/** Decodes a struct through a DataView (callers on hot paths keep one DataView per buffer). */
+export function decodeView(layout: Layout, dv: DataView, offset = 0): Fields {
+  return decodePlan(planOf(layout), dv, offset, {});
+}
+
+/** Writes the given members of a struct through a DataView. */
+export function encodeView(layout: Layout, obj: FieldsIn, dv: DataView, offset = 0): void {
+  encodePlan(planOf(layout), obj, dv, offset);
+}
+
 /** Decodes a struct from `buf` at `offset`. Flexible array members are not included. */
 export function decodeLayout(layout: Layout, buf: Uint8Array, offset = 0): Fields {
   return decodePlan(planOf(layout), view(buf), offset, {});
