@@ -23,6 +23,8 @@ export interface Wait {
   deadline: bigint | null;
   /** The result when the deadline passes. */
   expire(): number;
+  /** Releases what the wait holds when it is abandoned (its process exited). */
+  cancel?(): void;
 }
 
 /** What a handler sees. */

@@ -241,6 +241,7 @@ export class Kernel {
   }
 
   private processExit(slot: number, p: Process): null {
+    for (const w of this.parked) if (p.slots.has(w.slot)) w.wait.cancel?.();
     this.parked = this.parked.filter((w) => !p.slots.has(w.slot));
     p.exit();
     this.procs.delete(p.pid);

@@ -372,8 +372,9 @@ function arrayWait(
     }
     return n === count;
   };
+  const release = (): void => entries.forEach((e, i) => objs[i].removeSubmitWaiter(e));
   const end = (ok: boolean): number => {
-    entries.forEach((e, i) => objs[i].removeSubmitWaiter(e));
+    release();
     if (!ok) return -ETIME;
     done(first);
     return 0;
@@ -384,6 +385,7 @@ function arrayWait(
     deadline,
     poll: () => (check() ? end(true) : null),
     expire: () => end(check()),
+    cancel: release,
   };
 }
 
@@ -469,17 +471,25 @@ function transfer(c: IoctlCtx): number | Wait {
   src.get();
   dst.get();
   src.addSubmitWaiter(w);
+  const drop = (): void => {
+    src.put();
+    dst.put();
+  };
+  const release = (): void => {
+    src.removeSubmitWaiter(w);
+    drop();
+  };
   const end = (): number => {
     src.removeSubmitWaiter(w);
     const rc = w.fence ? apply(w.fence) : -ETIME;
-    src.put();
-    dst.put();
+    drop();
     return rc;
   };
   return {
     deadline: c.dev.now() + WAIT_FOR_SUBMIT_TIMEOUT_NS,
     poll: () => (w.fence ? end() : null),
     expire: end,
+    cancel: release,
   };
 }
 
