@@ -51,6 +51,7 @@ typedef unsigned short __u16;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 typedef long long __s64;
+typedef int __s32;
 #endif
 `;
 
@@ -61,8 +62,12 @@ const FAKE_DRM = `
 #define _IOC(dir, type, nr, size) (((dir) << 30) | ((type) << 8) | (nr) | ((size) << 16))
 #define DRM_IOCTL_BASE 'd'
 #define DRM_IOW(nr, type) _IOC(1U, DRM_IOCTL_BASE, nr, sizeof(type))
+#define DRM_IOWR(nr, type) _IOC(3U, DRM_IOCTL_BASE, nr, sizeof(type))
 #define DRM_COMMAND_BASE 0x40
 #define DRM_COMMAND_END 0xA0
+/* the pre-6.13 layout: no point member yet, so the struct and its ioctl numbers are smaller */
+struct drm_syncobj_handle { __u32 handle; __u32 flags; __s32 fd; __u32 pad; };
+#define DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD DRM_IOWR(0xC1, struct drm_syncobj_handle)
 #endif
 `;
 
@@ -198,6 +203,11 @@ t.test('abiCheck classifies a synthetic header', { skip: compiler ? false : 'no 
     t.ok(has(r.reservedReused, (f) => f.struct === 'drm_xe_oa_unit' && f.member === 'gt_id'), 'gt_id was carved out of reserved');
     t.same(r.mismatches.filter((f) => f.struct === 'drm_xe_oa_unit'), [], 'drm_xe_oa_unit has no mismatch');
   }
+  // A struct that only grew at its end (older header): not in header, with its ioctl number.
+  t.ok(has(r.notInHeader, (f) => f.struct === 'drm_syncobj_handle' && f.member === 'point'), 'appended member');
+  t.ok(has(r.notInHeader, (f) => f.struct === 'drm_syncobj_handle' && f.property === 'size' && f.table === '24' && f.header === '16'), 'grown struct size');
+  t.ok(has(r.notInHeader, (f) => f.constant === 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD' && f.property === 'value'), 'its ioctl number');
+  t.same(r.mismatches.filter((f) => f.struct === 'drm_syncobj_handle' || f.constant === 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD'), [], 'growth is no mismatch');
   t.equal(r.ok, false, 'mismatches fail');
   t.equal(r.counts.mismatches, r.mismatches.length, 'counts');
   t.ok(r.compileRuns > 1, 'failing probes were dropped and the program recompiled');
