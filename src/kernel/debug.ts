@@ -5,7 +5,10 @@
  */
 import { DEBUG } from '../uapi/channel.js';
 import type { XeDevice } from './device.js';
+import { banQueue } from './exec_queue.js';
 import type { Process } from './process.js';
+import { debugFenceAttach, debugFenceSignal } from './syncobj.js';
+import { putUserU64 } from './uaccess.js';
 
 /** A control operation: (device, calling process, ARG1..ARG4) -> return words. */
 export type DebugOp = (dev: XeDevice, proc: Process, args: bigint[]) => bigint[] | void;
@@ -18,5 +21,12 @@ export const DEBUG_OPS: Record<number, DebugOp> = {
   [DEBUG.KERNEL_BUG]: () => {
     throw new Error('deliberate kernel bug (DEBUG.KERNEL_BUG)');
   },
+  [DEBUG.FENCE_ATTACH]: (dev, p, [fd, handle, point]) => debugFenceAttach(dev, p, Number(fd), Number(handle), point),
+  [DEBUG.FENCE_SIGNAL]: (dev, _p, [id, errno]) => debugFenceSignal(dev, id, errno),
+  [DEBUG.UFENCE_WRITE]: (dev, p, [addr, value]) => {
+    putUserU64(p.um, addr, value);
+    dev.wake();
+  },
+  [DEBUG.QUEUE_BAN]: (dev, p, [fd, id]) => banQueue(dev, p, Number(fd), Number(id)),
   [DEBUG.MEM_USAGE]: (dev) => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))],
 };
