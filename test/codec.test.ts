@@ -148,3 +148,27 @@ t.test('unknown struct names throw', async (t) => {
   t.throws(() => pack('no_such_struct'));
   t.throws(() => decode('no_such_struct', new Uint8Array(8)));
 });
+
+t.test('structView: live accessors over the buffer, as a handler sees its argument', async (t) => {
+  const { structView, rebindView } = await import('../src/uapi/codec.js');
+  const { layoutOf } = await import('../src/uapi/uapi.js');
+  const buf = new Uint8Array(48);
+  const v = structView(layoutOf('drm_xe_sync'), new DataView(buf.buffer));
+  v.addr = 0x1_0000_0005n;
+  t.equal(v.handle, 5, 'union members alias as in C');
+  t.equal(buf[16], 5);
+  t.equal(buf[20], 1, 'upper half of addr');
+  v.handle = 7;
+  t.equal(v.addr, 0x1_0000_0007n, 'writing the u32 member changes only its bytes');
+  v.reserved = [1n, 2n];
+  t.same(v.reserved, [1n, 2n], 'arrays are assigned whole');
+  t.equal(buf[32], 1);
+  const other = new Uint8Array(48);
+  other[24] = 9;
+  rebindView(v, new DataView(other.buffer));
+  t.equal(v.timeline_value, 9n, 'rebound to another buffer');
+  const bind = structView(layoutOf('drm_xe_vm_bind'), new DataView(new Uint8Array(136).buffer));
+  bind.bind = { extensions: 0x55n, obj: 3, range: 0x1000n };
+  t.match(bind.bind, { obj: 3, range: 0x1000n }, 'nested struct read as a copy, written whole');
+  t.equal(bind.vector_of_binds, 0x55n, 'vector_of_binds aliases bind.extensions');
+});

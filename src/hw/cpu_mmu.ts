@@ -15,8 +15,6 @@ export const USER_BASE = 0x7f00_0000_0000n;
 /** Default size of the user address window. */
 export const USER_SPAN = 4n << 30n;
 
-const PAGE_MASK = BigInt(PAGE_SIZE - 1);
-
 /** Where an access went wrong. */
 export class PageFault extends Error {
   constructor(
@@ -33,6 +31,8 @@ export class CpuPageTable {
   readonly base: bigint;
   readonly span: bigint;
   private readonly pte: Uint32Array;
+  private readonly baseNum: number;
+  private readonly spanNum: number;
 
   /** Creates a table over [base, base + span), or attaches to an existing table's SAB. */
   constructor(sab: SharedArrayBuffer, base: bigint = USER_BASE) {
@@ -40,6 +40,8 @@ export class CpuPageTable {
     this.base = base;
     this.pte = new Uint32Array(sab);
     this.span = BigInt(this.pte.length) << BigInt(PAGE_SHIFT);
+    this.baseNum = Number(base);
+    this.spanNum = Number(this.span);
   }
 
   /** A zeroed table SAB for a window of `span` bytes. */
@@ -49,8 +51,9 @@ export class CpuPageTable {
 
   /** Index of the page holding `addr`, or -1 outside the window. */
   pageIndex(addr: bigint): number {
-    const off = addr - this.base;
-    return off < 0n || off >= this.span ? -1 : Number(off >> BigInt(PAGE_SHIFT));
+    // Plain numbers: the window lies far below 2^53, and anything rounded above it is outside.
+    const off = Number(addr) - this.baseNum;
+    return off < 0 || off >= this.spanNum ? -1 : Math.floor(off / PAGE_SIZE);
   }
 
   /** Virtual address of page index `i`. */
@@ -76,6 +79,20 @@ export class CpuPageTable {
   /** Unmaps page index `i`. */
   unmap(i: number): void {
     Atomics.store(this.pte, i, 0);
+  }
+
+  /**
+   * Physical address of `addr` when [addr, addr+len) lies in one page mapped for the access,
+   * else -1. The hot path of every copy: plain number arithmetic only.
+   */
+  resolve(addr: bigint, len: number, write: boolean): number {
+    const off = Number(addr) - this.baseNum;
+    if (off < 0 || off >= this.spanNum) return -1;
+    const inPage = off & (PAGE_SIZE - 1); // an integer below 2^53: its low bits survive ToInt32
+    if (inPage + len > PAGE_SIZE) return -1;
+    const e = this.pte[(off - inPage) / PAGE_SIZE];
+    if (!(e & PTE_PRESENT) || (write && !(e & PTE_WRITE))) return -1;
+    return (e >>> 2) * PAGE_SIZE + inPage;
   }
 
   /** Physical address of the page at `addr` (page aligned down), or -1 when not mapped for the access. */
@@ -120,24 +137,21 @@ export class AddressSpace {
 
   /** Physical address of [addr, addr+len) when it lies in one mapped page, else -1 (the slow path decides). */
   private within(addr: bigint, len: number, write: boolean): number {
-    const inPage = Number(addr & PAGE_MASK);
-    if (inPage + len > PAGE_SIZE) return -1;
-    const pa = this.pt.translate(addr, write);
-    return pa < 0 ? -1 : pa + inPage;
+    return this.pt.resolve(addr, len, write);
   }
 
-  /** Copies user memory into `out`. */
-  readInto(addr: bigint, out: Uint8Array): void {
-    const pa = this.within(addr, out.length, false);
-    if (pa >= 0) out.set(this.phys.view(pa, out.length));
-    else this.chunks(addr, out.length, false, (p, at, n) => out.set(this.phys.view(p, n), at));
+  /** Copies `len` (default: all) bytes of user memory into the start of `out`. */
+  readInto(addr: bigint, out: Uint8Array, len = out.length): void {
+    const pa = this.within(addr, len, false);
+    if (pa >= 0) this.phys.copyOut(pa, out, 0, len);
+    else this.chunks(addr, len, false, (p, at, n) => this.phys.copyOut(p, out, at, n));
   }
 
-  /** Copies bytes into user memory. */
-  write(addr: bigint, data: Uint8Array): void {
-    const pa = this.within(addr, data.length, true);
-    if (pa >= 0) this.phys.view(pa, data.length).set(data);
-    else this.chunks(addr, data.length, true, (p, at, n) => this.phys.view(p, n).set(data.subarray(at, at + n)));
+  /** Copies the first `len` (default: all) bytes of `data` into user memory. */
+  write(addr: bigint, data: Uint8Array, len = data.length): void {
+    const pa = this.within(addr, len, true);
+    if (pa >= 0) this.phys.copyIn(pa, data, 0, len);
+    else this.chunks(addr, len, true, (p, at, n) => this.phys.copyIn(p, data, at, n));
   }
 
   /** Reads a little-endian u64. */

@@ -9,6 +9,8 @@
 export const PAGE_SIZE = 4096;
 /** log2(PAGE_SIZE). */
 export const PAGE_SHIFT = 12;
+/** Copies up to this many bytes go byte by byte (cheaper than a subarray view). */
+const SMALL_COPY = 64;
 /** Physical address span reserved for each region. */
 export const REGION_SPAN = 2 ** 40;
 
@@ -52,11 +54,30 @@ export class PhysicalMemory {
 
   /** A live view of `len` bytes at `pa`; the range must lie inside one region. */
   view(pa: number, len: number): Uint8Array {
+    const [mem, off] = this.locate(pa, len);
+    return mem.subarray(off, off + len);
+  }
+
+  /** Copies `len` bytes at `pa` into `out` at `at` (small copies avoid creating views). */
+  copyOut(pa: number, out: Uint8Array, at: number, len: number): void {
+    const [mem, off] = this.locate(pa, len);
+    if (len <= SMALL_COPY) for (let i = 0; i < len; i++) out[at + i] = mem[off + i];
+    else out.set(mem.subarray(off, off + len), at);
+  }
+
+  /** Copies `len` bytes of `data` from `at` to physical address `pa`. */
+  copyIn(pa: number, data: Uint8Array, at: number, len: number): void {
+    const [mem, off] = this.locate(pa, len);
+    if (len <= SMALL_COPY) for (let i = 0; i < len; i++) mem[off + i] = data[at + i];
+    else mem.set(data.subarray(at, at + len), off);
+  }
+
+  private locate(pa: number, len: number): [Uint8Array, number] {
     const idx = Math.floor(pa / REGION_SPAN);
     const r = this.regions[idx];
     const off = pa - idx * REGION_SPAN;
     if (!r || off + len > r.size) throw new RangeError(`physical range 0x${pa.toString(16)}+${len} is not memory`);
-    return this.bytes[idx].subarray(off, off + len);
+    return [this.bytes[idx], off];
   }
 
   /** Zero-fills `len` bytes at `pa`. */

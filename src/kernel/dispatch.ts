@@ -1,12 +1,12 @@
 /**
  * ioctl dispatch as DRM core does it (drm_ioctl.c + xe_drm_ioctl): wedged check, number
  * ranges, size zero-extension, copy in, permission check, handler, unconditional copy back.
- * Handlers see the argument struct decoded; what they change is encoded and copied back.
+ * Handlers see the argument as a live view of the kernel buffer (reads and writes hit its
+ * bytes, as kdata in C); the buffer is what is copied back.
  */
-import { decodeView, encodeView, type Fields } from '../uapi/codec.js';
+import { rebindView, structView, type Fields } from '../uapi/codec.js';
 import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../uapi/errno.js';
 import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../uapi/ioctl.js';
-import type { Layout } from '../uapi/layout.js';
 import { C, IOCTL_LIST, type Ioctl } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import { Errno } from './errno.js';
@@ -34,7 +34,7 @@ export interface IoctlCtx {
   file: XeFile;
   /** The calling process's user memory (copy_from_user / copy_to_user). */
   um: UserMemory;
-  /** The decoded argument struct; changes are copied back to the user. */
+  /** The argument struct, a live view of the kernel buffer; what is written is copied back. */
   args: Fields;
 }
 
@@ -56,6 +56,8 @@ interface Entry {
   ioctl: Ioctl;
   handler: IoctlHandler;
   renderAllow: boolean;
+  /** Direction bits of the table's request number. */
+  kdir: number;
 }
 
 const DRM_COMMAND_BASE = C('DRM_COMMAND_BASE');
@@ -79,7 +81,9 @@ export class IoctlTable {
       const table = isDriverNr(io.nr) ? this.driver : this.core;
       const idx = isDriverNr(io.nr) ? io.nr - DRM_COMMAND_BASE : io.nr;
       // A slot without a handler exists in the table but has no implementation: -EINVAL.
-      table[idx] = h ? { ioctl: io, handler: h.handler, renderAllow: h.renderAllow ?? true } : undefined;
+      table[idx] = h
+        ? { ioctl: io, handler: h.handler, renderAllow: h.renderAllow ?? true, kdir: iocDecode(io.request).dir }
+        : undefined;
     }
   }
 
@@ -112,7 +116,7 @@ export function drmIoctl(
     if (cmd.type !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
     const entry = table.lookup(cmd.nr);
     if (!entry) return { done: true, rc: -EINVAL };
-    return runEntry(entry, { dev, proc, file, um: proc.um }, cmd.dir, cmd.size, argp);
+    return runEntry(entry, dev, proc, file, cmd.dir, cmd.size, argp);
   } catch (e) {
     if (e instanceof Errno) return { done: true, rc: -e.errno };
     throw e;
@@ -127,36 +131,40 @@ const scratchView = new DataView(scratch.buffer);
 
 function runEntry(
   entry: Entry,
-  base: Omit<IoctlCtx, 'args'>,
+  dev: XeDevice,
+  proc: Process,
+  file: XeFile,
   userDir: number,
   usize: number,
   argp: bigint,
 ): DispatchResult {
-  const kdir = iocDecode(entry.ioctl.request).dir;
-  const inSize = userDir & kdir & IOC.WRITE ? usize : 0;
-  const outSize = userDir & kdir & IOC.READ ? usize : 0;
+  const inSize = userDir & entry.kdir & IOC.WRITE ? usize : 0;
+  const outSize = userDir & entry.kdir & IOC.READ ? usize : 0;
   const layout = entry.ioctl.layout;
   const ksize = Math.max(inSize, outSize, layout.size);
-  if (inSize) scratch.set(base.um.copyFromUser(argp, inSize));
+  const um = proc.um;
+  if (inSize) um.copyFromUser(argp, inSize, scratch);
   scratch.fill(0, inSize, ksize);
-  const ctx: IoctlCtx = { dev: base.dev, proc: base.proc, file: base.file, um: base.um, args: decodeView(layout, scratchView) };
+  const ctx: IoctlCtx = { dev, proc, file, um, args: structView(layout, scratchView) };
   let r: number | Wait;
   try {
-    r = !entry.renderAllow && base.file.node === 'render' ? -EACCES : entry.handler(ctx);
+    r = !entry.renderAllow && file.node === 'render' ? -EACCES : entry.handler(ctx);
   } catch (e) {
     if (!(e instanceof Errno)) throw e;
     r = -e.errno;
   }
-  if (typeof r === 'number') return { done: true, rc: copyBack(ctx, layout, scratchView, outSize, argp, r) };
-  const own = new DataView(scratch.slice(0, ksize).buffer);
-  return { done: false, wait: r, finish: (rc) => copyBack(ctx, layout, own, outSize, argp, rc) };
+  if (typeof r === 'number') return { done: true, rc: copyBack(ctx, scratch, outSize, argp, r) };
+  // The call sleeps: its argument moves out of the shared scratch buffer.
+  const own = scratch.slice(0, ksize);
+  rebindView(ctx.args, new DataView(own.buffer));
+  return { done: false, wait: r, finish: (rc) => copyBack(ctx, own, outSize, argp, rc) };
 }
 
-function copyBack(ctx: IoctlCtx, layout: Layout, kbuf: DataView, outSize: number, argp: bigint, rc: number): number {
+/** Copies `outSize` bytes of the kernel buffer back (even after a failure); a fault is -EFAULT. */
+function copyBack(ctx: IoctlCtx, kbuf: Uint8Array, outSize: number, argp: bigint, rc: number): number {
   if (!outSize) return rc;
-  encodeView(layout, ctx.args, kbuf);
   try {
-    ctx.um.copyToUser(argp, new Uint8Array(kbuf.buffer, 0, outSize));
+    ctx.um.copyToUser(argp, kbuf, outSize);
   } catch (e) {
     if (e instanceof Errno) return -EFAULT;
     throw e;

@@ -144,7 +144,7 @@ export class Kernel {
     const base = (ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_RETS_BYTE) / 8;
     (r.rets ?? []).forEach((v, i) => (this.i64[base + i] = v));
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_DONE);
-    Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
+    if (Atomics.load(this.i32, this.word(slot, ch.CH_SLEEPING))) Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
   }
 
   /** An internal error while serving a call: report it to the caller instead of dying. */
@@ -201,6 +201,8 @@ export class Kernel {
         return { rc: this.install(p, p.file(Number(a(0))).get()) };
       case ch.SYS.DEBUG:
         return { rc: 0, rets: this.debug(p, a) };
+      case ch.SYS.GETPID:
+        return { rc: p.pid };
       case ch.SYS.PINGPONG:
         this.complete(slot, { rc: 0 });
         this.pingPong(Number(a(0)));

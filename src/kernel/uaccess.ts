@@ -9,30 +9,38 @@ import { Errno } from './errno.js';
 
 /** The kernel's view of one process's user memory. Faults throw Errno(EFAULT). */
 export interface UserMemory {
-  copyFromUser(addr: bigint, len: number): Uint8Array;
-  copyToUser(addr: bigint, data: Uint8Array): void;
+  /** Copies `len` bytes from user memory into `into` (from its start) or a new array; returns it. */
+  copyFromUser(addr: bigint, len: number, into?: Uint8Array): Uint8Array;
+  /** Copies the first `len` (default: all) bytes of `data` to user memory. */
+  copyToUser(addr: bigint, data: Uint8Array, len?: number): void;
 }
 
 /** UserMemory over a process address space in this device's emulated memory. */
 export class LocalUserMemory implements UserMemory {
   constructor(private readonly as: AddressSpace) {}
 
-  copyFromUser(addr: bigint, len: number): Uint8Array {
-    return faultsToEfault(() => this.as.read(addr, len));
+  copyFromUser(addr: bigint, len: number, into?: Uint8Array): Uint8Array {
+    const out = into ?? new Uint8Array(len);
+    try {
+      this.as.readInto(addr, out, len);
+    } catch (e) {
+      throw efault(e);
+    }
+    return out;
   }
 
-  copyToUser(addr: bigint, data: Uint8Array): void {
-    faultsToEfault(() => this.as.write(addr, data));
+  copyToUser(addr: bigint, data: Uint8Array, len = data.length): void {
+    try {
+      this.as.write(addr, data, len);
+    } catch (e) {
+      throw efault(e);
+    }
   }
 }
 
-function faultsToEfault<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof PageFault) throw new Errno(EFAULT);
-    throw e;
-  }
+/** A page fault becomes -EFAULT; anything else is a kernel bug and passes through. */
+function efault(e: unknown): unknown {
+  return e instanceof PageFault ? new Errno(EFAULT) : e;
 }
 
 /** Reads a little-endian u64 from user memory. */

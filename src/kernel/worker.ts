@@ -24,7 +24,11 @@ function run(boot: BootData): void {
     while (spins-- > 0 && Atomics.load(ctl, ch.CTL_DOORBELL) === bell);
     if (Atomics.load(ctl, ch.CTL_DOORBELL) !== bell) continue;
     Atomics.add(ctl, ch.CTL_HEARTBEAT, 1);
+    // Announce the sleep first; a ring after the flag is seen changes the doorbell, so the
+    // wait below returns at once.
+    Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 1);
     Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(MAX_SLEEP_MS));
+    Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 0);
   }
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_STOPPED);
 }

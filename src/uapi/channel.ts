@@ -23,6 +23,8 @@ export const CTL_STATUS = 2;
 export const CTL_NEXT_SLOT = 3;
 /** Int32 index of the raw ping-pong word (benchmark baseline: odd = ping, even = pong). */
 export const CTL_PING = 4;
+/** Int32 index of the kernel's "sleeping on the doorbell" flag: ring with notify only when set. */
+export const CTL_KERNEL_SLEEPING = 5;
 /** Bytes of control words before the first channel slot. */
 export const CTL_BYTES = 64;
 
@@ -49,6 +51,8 @@ export const CH_RESULT = 2;
 export const CH_ERRNO = 3;
 /** Process id that owns the slot (set when the slot is handed out). */
 export const CH_PID = 4;
+/** Set while the slot's thread sleeps on STATE: the kernel notifies only then. */
+export const CH_SLEEPING = 5;
 /** Byte offset of the 64-bit argument words inside a slot. */
 export const CH_ARGS_BYTE = 32;
 /** Number of 64-bit argument words. */
@@ -110,6 +114,8 @@ export const SYS = {
    * CTL_PING with the same spin-then-sleep protocol as channels, bypassing all syscall work.
    */
   PINGPONG: 17,
+  /** getpid() -> RESULT pid: the cheapest real system call (the bench's transport figure). */
+  GETPID: 18,
 } as const;
 
 /** Emulator control operations (SYS.DEBUG ARG0), for tests and fault injection. */

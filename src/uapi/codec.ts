@@ -130,14 +130,71 @@ function encodePlan(plan: Step[], obj: FieldsIn, dv: DataView, base: number): vo
   }
 }
 
-/** Decodes a struct through a DataView (callers on hot paths keep one DataView per buffer). */
-export function decodeView(layout: Layout, dv: DataView, offset = 0): Fields {
-  return decodePlan(planOf(layout), dv, offset, {});
+/** The backing of a struct view: the buffer and the struct's offset in it. */
+interface ViewState {
+  $dv: DataView;
+  $off: number;
 }
 
-/** Writes the given members of a struct through a DataView. */
-export function encodeView(layout: Layout, obj: FieldsIn, dv: DataView, offset = 0): void {
-  encodePlan(planOf(layout), obj, dv, offset);
+type ViewCtor = new (dv: DataView, off: number) => Fields;
+const viewCtors = new WeakMap<Step[], ViewCtor>();
+
+/** Defines accessors for a plan's members on `proto` (anonymous groups flatten into it). */
+function defineAccessors(proto: object, plan: Step[]): void {
+  for (const st of plan) {
+    if (st.kind === 'group' && st.name === undefined) {
+      defineAccessors(proto, st.plan);
+      continue;
+    }
+    let desc: PropertyDescriptor;
+    if (st.kind === 'scalar') {
+      desc = {
+        get(this: ViewState) { return st.get(this.$dv, this.$off + st.off); },
+        set(this: ViewState, v: number | bigint) { st.set(this.$dv, this.$off + st.off, v); },
+      };
+    } else if (st.kind === 'group') {
+      desc = {
+        get(this: ViewState) { return new (viewCtor(st.plan))(this.$dv, this.$off); },
+        set(this: ViewState, v: FieldsIn) { encodePlan(st.plan, v, this.$dv, this.$off); },
+      };
+    } else {
+      // Arrays and nested structs read as values; assign the whole member to write it.
+      const one: Step[] = [st];
+      desc = {
+        get(this: ViewState) { return decodePlan(one, this.$dv, this.$off, {})[st.name]; },
+        set(this: ViewState, v: ValueIn) { encodePlan(one, { [st.name]: v }, this.$dv, this.$off); },
+      };
+    }
+    Object.defineProperty(proto, st.name as string, { ...desc, enumerable: true, configurable: false });
+  }
+}
+
+function viewCtor(plan: Step[]): ViewCtor {
+  let ctor = viewCtors.get(plan);
+  if (!ctor) {
+    const View = function (this: ViewState, dv: DataView, off: number) {
+      this.$dv = dv;
+      this.$off = off;
+    } as unknown as ViewCtor;
+    defineAccessors(View.prototype, plan);
+    viewCtors.set(plan, View);
+    ctor = View;
+  }
+  return ctor;
+}
+
+/**
+ * A live view of a struct in a buffer, as the kernel's handlers see their argument: reading
+ * a member reads the bytes, assigning one writes them (unions alias exactly as in C).
+ * Array and nested-struct members read as copies; assign the whole member to change it.
+ */
+export function structView(layout: Layout, dv: DataView, offset = 0): Fields {
+  return new (viewCtor(planOf(layout)))(dv, offset);
+}
+
+/** Points a view made by structView at another buffer holding the same struct. */
+export function rebindView(view: Fields, dv: DataView): void {
+  (view as unknown as ViewState).$dv = dv;
 }
 
 /** Decodes a struct from `buf` at `offset`. Flexible array members are not included. */

@@ -29,6 +29,7 @@ export class Channel {
   private readonly args: BigInt64Array;
   private readonly rets: BigInt64Array;
   private readonly stateIdx: number;
+  private readonly sleepIdx: number;
   private readonly base: number;
 
   constructor(
@@ -38,6 +39,7 @@ export class Channel {
     this.i32 = new Int32Array(control);
     this.base = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES;
     this.stateIdx = this.base / 4 + ch.CH_STATE;
+    this.sleepIdx = this.base / 4 + ch.CH_SLEEPING;
     this.args = new BigInt64Array(control, this.base + ch.CH_ARGS_BYTE, ch.CH_NARGS);
     this.rets = new BigInt64Array(control, this.base + ch.CH_RETS_BYTE, ch.CH_NRETS);
   }
@@ -50,7 +52,7 @@ export class Channel {
     args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
     Atomics.store(i32, this.stateIdx, ch.ST_REQUEST);
     Atomics.add(i32, ch.CTL_DOORBELL, 1);
-    Atomics.notify(i32, ch.CTL_DOORBELL, 1);
+    if (Atomics.load(i32, ch.CTL_KERNEL_SLEEPING)) Atomics.notify(i32, ch.CTL_DOORBELL, 1);
     this.await();
     const st = Atomics.load(i32, this.stateIdx);
     Atomics.store(i32, this.stateIdx, ch.ST_IDLE);
@@ -71,7 +73,11 @@ export class Channel {
       if (Atomics.load(this.i32, ch.CTL_STATUS) === ch.KERNEL_DEAD) throw new KernelError('xe-emu kernel worker died');
       const st = Atomics.load(this.i32, this.stateIdx);
       if (st === ch.ST_DONE || st === ch.ST_KERNEL_BUG) return;
+      // Announce the sleep first; a completion after the flag is seen changes STATE, so the
+      // wait below returns at once.
+      Atomics.store(this.i32, this.sleepIdx, 1);
       Atomics.wait(this.i32, this.stateIdx, st, SLICE_MS);
+      Atomics.store(this.i32, this.sleepIdx, 0);
       const b = Atomics.load(this.i32, ch.CTL_HEARTBEAT);
       if (b !== beat) {
         beat = b;

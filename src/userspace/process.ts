@@ -37,8 +37,8 @@ export class Process {
   }
 
   /** Issues a system call; returns RESULT, or -1 with errno set. RET words land in `rets`. */
-  private sys(nr: number, ...args: bigint[]): number {
-    const r = this.chan.call(nr, ...args);
+  private sys(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): number {
+    const r = this.chan.call(nr, a0, a1, a2, a3, a4);
     this.rets = r.rets;
     if (r.result < 0) {
       this.errno = r.errno;
@@ -48,8 +48,13 @@ export class Process {
   }
 
   /** Like sys, for calls that return a 64-bit word: the word, or -1n with errno set. */
-  private sys64(nr: number, ...args: bigint[]): bigint {
-    return this.sys(nr, ...args) < 0 ? -1n : BigInt.asUintN(64, this.rets[0]);
+  private sys64(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): bigint {
+    return this.sys(nr, a0, a1, a2, a3) < 0 ? -1n : BigInt.asUintN(64, this.rets[0]);
+  }
+
+  /** getpid(): this process's id, fetched from the kernel. */
+  getpid(): number {
+    return this.sys(SYS.GETPID);
   }
 
   /** Opens the device: a render node (default), or the primary node. Returns an fd or -1. */
@@ -115,14 +120,14 @@ export class Process {
   }
 
   /** A raw system call (see SYS in src/uapi/channel.ts): its return words; throws on error. */
-  rawSyscall(nr: number, ...args: bigint[]): bigint[] {
-    if (this.sys(nr, ...args) < 0) throw new Error(`system call ${nr} failed: errno ${this.errno}`);
+  rawSyscall(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): bigint[] {
+    if (this.sys(nr, a0, a1, a2, a3, a4) < 0) throw new Error(`system call ${nr} failed: errno ${this.errno}`);
     return [...this.rets];
   }
 
   /** Emulator control (see DEBUG in src/uapi/channel.ts); returns the result words, throws on error. */
-  debug(op: number, ...args: bigint[]): bigint[] {
-    return this.rawSyscall(SYS.DEBUG, BigInt(op), ...args);
+  debug(op: number, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): bigint[] {
+    return this.rawSyscall(SYS.DEBUG, BigInt(op), a1, a2, a3, a4);
   }
 
   /**
