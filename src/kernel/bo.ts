@@ -22,11 +22,11 @@
  * - A VM-private BO keeps a pointer to its Vm without taking a VM reference.
  */
 import { PAGE_SIZE } from '../hw/memory.js';
-import { EACCES, EBADF, EINVAL, EMFILE, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
+import { EACCES, EBADF, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
 import { C } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno } from './errno.js';
+import { check, Errno, nonZero } from './errno.js';
 import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './ext.js';
 import { KFile } from './file.js';
 import type { MappingBacking, Mm } from './mm.js';
@@ -229,10 +229,6 @@ function mappingOf(bo: Bo): MappingBacking {
   };
 }
 
-function nonZero(v: unknown): boolean {
-  return Array.isArray(v) ? v.some(nonZero) : v !== 0 && v !== 0n;
-}
-
 /** DRM_IOCTL_XE_GEM_CREATE (xe_gem_create_ioctl). Checks in the driver's order. */
 function gemCreate(c: IoctlCtx): number {
   const a = c.args;
@@ -351,12 +347,7 @@ function primeHandleToFd(c: IoctlCtx): number {
     check(bo!.vm !== null, EPERM);
     buf = new DmaBuf(bo!, flags);
   }
-  const fd = c.proc.installFd(buf);
-  if (fd < 0) {
-    buf.put();
-    return -EMFILE;
-  }
-  a.fd = fd;
+  a.fd = c.proc.installFd(buf);
   return 0;
 }
 

@@ -10,6 +10,11 @@ export class Errno extends Error {
   }
 }
 
+/** Whether a must-be-zero value (a number, bigint, or an array of them: pad[], reserved[]) is set. */
+export function nonZero(v: unknown): boolean {
+  return Array.isArray(v) ? v.some(nonZero) : v !== 0 && v !== 0n;
+}
+
 /** Throws Errno(errno) when `cond` holds; reads like the driver's XE_IOCTL_DBG checks. */
 export function check(cond: boolean, errno: number): void {
   if (cond) throw new Errno(errno);

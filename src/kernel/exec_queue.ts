@@ -15,7 +15,7 @@ import { EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM } from '../uapi/errno.
 import { C, CB, layoutOf } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno } from './errno.js';
+import { check, Errno, nonZero } from './errno.js';
 import { copySetProperty, walkUserExtensions } from './ext.js';
 import { fileAs } from './file.js';
 import type { Process } from './process.js';
@@ -523,10 +523,6 @@ function calcValidateLogicalMask(profile: Profile, eci: Fields[], width: number,
   return returnMask;
 }
 
-function reservedSet(r: unknown): boolean {
-  return (r as bigint[]).some((v) => v !== 0n);
-}
-
 /** Undoes a queue whose creation failed after it existed (put_exec_queue). */
 function discard(q: ExecQueue): void {
   q.stop();
@@ -540,7 +536,7 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
   const width = a.width as number;
   const numPlacements = a.num_placements as number;
   const extensions = a.extensions as bigint;
-  check(((a.flags as number) & ~LOW_LATENCY_HINT) !== 0 || reservedSet(a.reserved), EINVAL);
+  check(((a.flags as number) & ~LOW_LATENCY_HINT) !== 0 || nonZero(a.reserved), EINVAL);
   const len = width * numPlacements;
   check(len === 0 || len > XE_HW_ENGINE_MAX_INSTANCE, EINVAL);
   const eciSize = layoutOf('drm_xe_engine_class_instance').size;
@@ -611,7 +607,7 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_DESTROY (xe_exec_queue_destroy_ioctl). */
 function execQueueDestroyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(a.pad !== 0 || reservedSet(a.reserved), EINVAL);
+  check(a.pad !== 0 || nonZero(a.reserved), EINVAL);
   const q = c.file.execQueues.remove(a.exec_queue_id as number);
   check(!q, ENOENT);
   q!.kill();
@@ -621,7 +617,7 @@ function execQueueDestroyIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_GET_PROPERTY (xe_exec_queue_get_property_ioctl). */
 function execQueueGetPropertyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(reservedSet(a.reserved), EINVAL);
+  check(nonZero(a.reserved), EINVAL);
   const q = c.file.execQueues.get(a.exec_queue_id as number);
   check(!q, ENOENT);
   if (a.property !== GET_PROPERTY_BAN) return -EINVAL;
@@ -632,7 +628,7 @@ function execQueueGetPropertyIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_SET_PROPERTY (xe_exec_queue_set_property_ioctl). */
 function execQueueSetPropertyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(reservedSet(a.reserved), EINVAL);
+  check(nonZero(a.reserved), EINVAL);
   check(a.property !== PROP_MULTI_QUEUE_PRIORITY, EINVAL);
   const q = c.file.execQueues.get(a.exec_queue_id as number);
   check(!q, ENOENT);

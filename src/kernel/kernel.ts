@@ -7,7 +7,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RegionDesc } from '../hw/memory.js';
 import { getProfile } from '../hw/profile.js';
 import * as ch from '../uapi/channel.js';
-import { EAGAIN, EBADF, EINVAL, EMFILE } from '../uapi/errno.js';
+import { EAGAIN, EBADF, EINVAL } from '../uapi/errno.js';
 import { BO_IOCTLS, DmaBuf, mmapBo, mmapDmaBuf } from './bo.js';
 import { DEBUG_OPS } from './debug.js';
 import { XeDevice } from './device.js';
@@ -216,12 +216,7 @@ export class Kernel {
   }
 
   private install(p: Process, f: XeFile | EventFd | ReturnType<typeof p.file>): number {
-    const fd = p.installFd(f);
-    if (fd < 0) {
-      f.put();
-      throw new Errno(EMFILE);
-    }
-    return fd;
+    return p.installFd(f);
   }
 
   private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {

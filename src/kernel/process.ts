@@ -4,7 +4,7 @@
  */
 import { AddressSpace, CpuPageTable } from '../hw/cpu_mmu.js';
 import type { PageAllocator, PhysicalMemory } from '../hw/memory.js';
-import { EBADF } from '../uapi/errno.js';
+import { EBADF, EMFILE } from '../uapi/errno.js';
 import { Errno } from './errno.js';
 import type { KFile } from './file.js';
 import { IdTable } from './idr.js';
@@ -48,9 +48,14 @@ export class Process {
     return f;
   }
 
-  /** Installs a file at the lowest free fd. */
+  /** Installs a file at the lowest free fd; a full table drops the file's reference and is -EMFILE. */
   installFd(f: KFile): number {
-    return this.fds.alloc(f);
+    const fd = this.fds.alloc(f);
+    if (fd < 0) {
+      f.put();
+      throw new Errno(EMFILE);
+    }
+    return fd;
   }
 
   /** close(fd). */

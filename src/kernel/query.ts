@@ -32,7 +32,7 @@ import { flatMembers, memberSize } from '../uapi/layout.js';
 import { C, CB, layoutOf } from '../uapi/uapi.js';
 import type { IoctlCtx, IoctlDef } from './dispatch.js';
 import type { XeDevice } from './device.js';
-import { Errno } from './errno.js';
+import { Errno, nonZero } from './errno.js';
 
 /**
  * Whether MEM_REGIONS hides `used` from callers without CAP_PERFMON / CAP_SYS_ADMIN. The
@@ -537,7 +537,7 @@ QUERY_FUNCS[C('DRM_XE_DEVICE_QUERY_EU_STALL')] = queryEuStall;
 
 function deviceQuery(c: IoctlCtx): number {
   const a = c.args;
-  if (a.extensions !== 0n || (a.reserved as bigint[]).some((v) => v !== 0n)) return -EINVAL;
+  if (a.extensions !== 0n || nonZero(a.reserved)) return -EINVAL;
   const fn = QUERY_FUNCS[a.query as number];
   if (!fn) return -EINVAL;
   return fn(c);

@@ -4,7 +4,7 @@
  * the checks in the order and with the errnos of shared/spec/sync_exec.md section 8 (newest
  * upstream behaviour).
  */
-import { EBADF, EINVAL, EMFILE, ENOENT, ENOMEM, ENOSPC, ETIME } from '../uapi/errno.js';
+import { EBADF, EINVAL, ENOENT, ENOMEM, ENOSPC, ETIME } from '../uapi/errno.js';
 import { C } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import type { IoctlCtx, IoctlDef, Wait } from './dispatch.js';
@@ -240,16 +240,6 @@ function copyPoints(c: IoctlCtx, ptr: bigint, count: number): bigint[] {
   return ptr === 0n ? new Array<bigint>(count).fill(0n) : getUserU64Array(c.um, ptr, count);
 }
 
-/** Installs a new file at the lowest free fd; -EMFILE (and the file is dropped) when the table is full. */
-function installFd(proc: Process, f: KFile): number {
-  const fd = proc.installFd(f);
-  if (fd < 0) {
-    f.put();
-    throw new Errno(EMFILE);
-  }
-  return fd;
-}
-
 // ---- ioctls
 
 function create(c: IoctlCtx): number {
@@ -285,7 +275,7 @@ function handleToFd(c: IoctlCtx): number {
     if (!s) return -ENOENT;
     const f = s.findFence(point);
     if (!f) return -EINVAL;
-    a.fd = installFd(c.proc, new SyncFile(f));
+    a.fd = c.proc.installFd(new SyncFile(f));
     return 0;
   }
   // Without EXPORT_SYNC_FILE a point is invalid whatever the TIMELINE flag (the March 2026
@@ -293,7 +283,7 @@ function handleToFd(c: IoctlCtx): number {
   if (big(a.point) !== 0n) return -EINVAL;
   const s = lookup(c, a.handle);
   if (!s) return -EINVAL;
-  a.fd = installFd(c.proc, new SyncobjFile(s.get()));
+  a.fd = c.proc.installFd(new SyncobjFile(s.get()));
   return 0;
 }
 

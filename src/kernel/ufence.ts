@@ -21,7 +21,7 @@
 import { EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../uapi/errno.js';
 import { C } from '../uapi/uapi.js';
 import type { IoctlCtx, IoctlDef, Wait } from './dispatch.js';
-import { check, Errno } from './errno.js';
+import { check, Errno, nonZero } from './errno.js';
 import type { ExecQueue } from './exec_queue.js';
 import { getUserU64 } from './uaccess.js';
 
@@ -85,7 +85,7 @@ function toJiffies(c: IoctlCtx, now: bigint): bigint | null {
 function waitUserFence(c: IoctlCtx): number | Wait {
   const a = c.args;
   check(
-    a.extensions !== 0n || a.pad !== 0 || a.pad2 !== 0 || (a.reserved as bigint[]).some((r) => r !== 0n),
+    a.extensions !== 0n || a.pad !== 0 || a.pad2 !== 0 || nonZero(a.reserved),
     EINVAL,
   );
   check(((a.flags as number) & ~VALID_FLAGS) !== 0, EINVAL);

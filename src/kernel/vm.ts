@@ -14,7 +14,7 @@ import { EBUSY, EINVAL, ENOENT } from '../uapi/errno.js';
 import { C } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno } from './errno.js';
+import { check, Errno, nonZero } from './errno.js';
 import { createBindQueue, type ExecQueue } from './exec_queue.js';
 import type { XeFile } from './xe_file.js';
 
@@ -207,10 +207,6 @@ function vmCreate(dev: XeDevice, flags: number, file: XeFile): Vm {
   return vm;
 }
 
-function reservedSet(r: unknown): boolean {
-  return (r as bigint[]).some((v) => v !== 0n);
-}
-
 /** DRM_IOCTL_XE_VM_CREATE, checks in the order of the newest xe_vm_create_ioctl. */
 function vmCreateIoctl(c: IoctlCtx): number {
   const a = c.args;
@@ -220,7 +216,7 @@ function vmCreateIoctl(c: IoctlCtx): number {
   if ((profile as Profile & VmProfileExtras).wa22014953428) a.flags = (a.flags as number) | FLAG_SCRATCH_PAGE;
   const flags = a.flags as number;
   check((flags & FLAG_FAULT_MODE) !== 0 && !profile.hasUsm, EINVAL);
-  check(reservedSet(a.reserved), EINVAL);
+  check(nonZero(a.reserved), EINVAL);
   check((flags & ~ALL_FLAGS) !== 0, EINVAL);
   check((flags & FLAG_SCRATCH_PAGE) !== 0 && (flags & FLAG_FAULT_MODE) !== 0 && !profile.needsScratch, EINVAL);
   check((flags & FLAG_LR_MODE) === 0 && (flags & FLAG_FAULT_MODE) !== 0, EINVAL);
@@ -240,7 +236,7 @@ function vmCreateIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_VM_DESTROY (xe_vm_destroy_ioctl). */
 function vmDestroyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(a.pad !== 0 || reservedSet(a.reserved), EINVAL);
+  check(a.pad !== 0 || nonZero(a.reserved), EINVAL);
   const id = a.vm_id as number;
   const vm = c.file.vms.get(id);
   check(!vm, ENOENT);
