@@ -16,6 +16,7 @@ import { C, CB, layoutOf } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import type { IoctlCtx, IoctlDef } from './dispatch.js';
 import { check, Errno, nonZero } from './errno.js';
+import { LastFence } from './fence.js';
 import { copySetProperty, walkUserExtensions } from './ext.js';
 import { fileAs } from './file.js';
 import type { Process } from './process.js';
@@ -197,11 +198,8 @@ export class ExecQueue {
   killed = false;
   /** An engine reset was reported for the queue. */
   engineReset = false;
-  /**
-   * q->last_fence: the fence of the last job or bind on the queue, null when empty
-   * (sync_exec.md 3.1). Typed loosely until the fence module owns it.
-   */
-  lastFence: unknown = null;
+  /** q->last_fence: the fence of the last job or bind on the queue (sync_exec.md 3.1). */
+  readonly lastFence: LastFence;
   /** Bind queue parts of tiles after the first (q->multi_gt_list). */
   readonly children: ExecQueue[] = [];
 
@@ -218,6 +216,7 @@ export class ExecQueue {
     this.bindChild = init.bindChild ?? false;
     this.lowLatency = init.lowLatency ?? false;
     this.vm = init.vm ? init.vm.get() : null;
+    this.lastFence = new LastFence(init.dev.fences);
   }
 
   /** xe_exec_queue_is_parallel. */
@@ -256,7 +255,7 @@ export class ExecQueue {
   /** xe_exec_queue_put: the last reference frees the queue and drops what it holds. */
   put(): void {
     if (--this.refs > 0) return;
-    this.lastFence = null;
+    this.lastFence.clear();
     if (!this.bindChild) for (const ch of this.children) ch.put();
     if (this.isMultiQueueSecondary) this.multiQueue.group?.primary.put();
     this.multiQueue.group = null;
