@@ -52,32 +52,39 @@ export class PhysicalMemory {
     return r && pa - r.base < r.size ? r : undefined;
   }
 
-  /** A live view of `len` bytes at `pa`; the range must lie inside one region. */
-  view(pa: number, len: number): Uint8Array {
-    const [mem, off] = this.locate(pa, len);
-    return mem.subarray(off, off + len);
-  }
 
   /** Copies `len` bytes at `pa` into `out` at `at` (small copies avoid creating views). */
   copyOut(pa: number, out: Uint8Array, at: number, len: number): void {
-    const [mem, off] = this.locate(pa, len);
+    const idx = Math.floor(pa / REGION_SPAN);
+    const off = pa - idx * REGION_SPAN;
+    const mem = this.checked(idx, off, len);
     if (len <= SMALL_COPY) for (let i = 0; i < len; i++) out[at + i] = mem[off + i];
     else out.set(mem.subarray(off, off + len), at);
   }
 
   /** Copies `len` bytes of `data` from `at` to physical address `pa`. */
   copyIn(pa: number, data: Uint8Array, at: number, len: number): void {
-    const [mem, off] = this.locate(pa, len);
+    const idx = Math.floor(pa / REGION_SPAN);
+    const off = pa - idx * REGION_SPAN;
+    const mem = this.checked(idx, off, len);
     if (len <= SMALL_COPY) for (let i = 0; i < len; i++) mem[off + i] = data[at + i];
     else mem.set(data.subarray(at, at + len), off);
   }
 
-  private locate(pa: number, len: number): [Uint8Array, number] {
+  /** A live view of `len` bytes at `pa`; the range must lie inside one region. */
+  view(pa: number, len: number): Uint8Array {
     const idx = Math.floor(pa / REGION_SPAN);
-    const r = this.regions[idx];
     const off = pa - idx * REGION_SPAN;
-    if (!r || off + len > r.size) throw new RangeError(`physical range 0x${pa.toString(16)}+${len} is not memory`);
-    return [this.bytes[idx], off];
+    return this.checked(idx, off, len).subarray(off, off + len);
+  }
+
+  /** The bytes of region `idx` after checking that [off, off+len) lies inside it. */
+  private checked(idx: number, off: number, len: number): Uint8Array {
+    const mem = this.bytes[idx];
+    if (!mem || off + len > mem.length) {
+      throw new RangeError(`physical range 0x${(idx * REGION_SPAN + off).toString(16)}+${len} is not memory`);
+    }
+    return mem;
   }
 
   /** Zero-fills `len` bytes at `pa`. */

@@ -112,11 +112,12 @@ export function drmIoctl(
   try {
     const file = fileAs(proc.file(fd), XeFile, ENOTTY);
     if (dev.wedged) return { done: true, rc: -ECANCELED };
-    const cmd = iocDecode(request);
-    if (cmd.type !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
-    const entry = table.lookup(cmd.nr);
+    // _IOC fields, read without building an object (this is the hot path of every ioctl).
+    if (((request >>> IOC.TYPESHIFT) & IOC.TYPEMASK) !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
+    const entry = table.lookup((request >>> IOC.NRSHIFT) & IOC.NRMASK);
     if (!entry) return { done: true, rc: -EINVAL };
-    return runEntry(entry, dev, proc, file, cmd.dir, cmd.size, argp);
+    const dir = (request >>> IOC.DIRSHIFT) & IOC.DIRMASK;
+    return runEntry(entry, dev, proc, file, dir, (request >>> IOC.SIZESHIFT) & IOC.SIZEMASK, argp);
   } catch (e) {
     if (e instanceof Errno) return { done: true, rc: -e.errno };
     throw e;

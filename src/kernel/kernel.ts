@@ -163,7 +163,9 @@ export class Kernel {
     const a = (i: number): bigint => this.arg(slot, i);
     switch (nr) {
       case ch.SYS.IOCTL: {
-        const r = drmIoctl(IOCTL_TABLE, this.dev, p, Number(a(0)), Number(BigInt.asUintN(32, a(1))), BigInt.asUintN(64, a(2)));
+        // fd is an int and the request an unsigned int: their low 32-bit words, no BigInt.
+        const w = this.word(slot, ch.CH_ARGS_BYTE / 4);
+        const r = drmIoctl(IOCTL_TABLE, this.dev, p, this.i32[w], this.i32[w + 2] >>> 0, BigInt.asUintN(64, a(2)));
         if (r.done) return { rc: r.rc };
         this.parked.push({ slot, wait: r.wait, finish: r.finish });
         return null;

@@ -29,6 +29,8 @@ export class Channel {
   private readonly args: BigInt64Array;
   private readonly rets: BigInt64Array;
   private readonly stateIdx: number;
+  /** Int32 index of the first argument word. */
+  private readonly argWord: number;
   private readonly sleepIdx: number;
   private readonly base: number;
 
@@ -39,17 +41,37 @@ export class Channel {
     this.i32 = new Int32Array(control);
     this.base = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES;
     this.stateIdx = this.base / 4 + ch.CH_STATE;
+    this.argWord = (this.base + ch.CH_ARGS_BYTE) / 4;
     this.sleepIdx = this.base / 4 + ch.CH_SLEEPING;
     this.args = new BigInt64Array(control, this.base + ch.CH_ARGS_BYTE, ch.CH_NARGS);
     this.rets = new BigInt64Array(control, this.base + ch.CH_RETS_BYTE, ch.CH_NRETS);
   }
 
-  /** Makes system call `nr` with up to 8 arguments; blocks until the kernel answers. */
+  /** Makes system call `nr` with up to 5 arguments; blocks until the kernel answers. */
   call(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): SysReturn {
-    const i32 = this.i32;
-    i32[this.base / 4 + ch.CH_SYSCALL] = nr;
     const args = this.args;
     args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+    return this.post(nr);
+  }
+
+  /**
+   * ioctl(fd, request, argp) without BigInt conversions: fd (an int) and request (an
+   * unsigned int) go into the argument words as 32-bit halves, extended as C would.
+   */
+  callIoctl(fd: number, request: number, argp: bigint): SysReturn {
+    const w = this.argWord;
+    const i32 = this.i32;
+    i32[w] = fd;
+    i32[w + 1] = fd < 0 ? -1 : 0;
+    i32[w + 2] = request;
+    i32[w + 3] = 0;
+    this.args[2] = argp;
+    return this.post(ch.SYS.IOCTL);
+  }
+
+  private post(nr: number): SysReturn {
+    const i32 = this.i32;
+    i32[this.base / 4 + ch.CH_SYSCALL] = nr;
     Atomics.store(i32, this.stateIdx, ch.ST_REQUEST);
     Atomics.add(i32, ch.CTL_DOORBELL, 1);
     if (Atomics.load(i32, ch.CTL_KERNEL_SLEEPING)) Atomics.notify(i32, ch.CTL_DOORBELL, 1);

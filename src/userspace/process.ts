@@ -69,7 +69,12 @@ export class Process {
 
   /** ioctl(fd, request, argp): 0, or -1 with errno. */
   ioctl(fd: number, request: number, argp: bigint): number {
-    return this.sys(SYS.IOCTL, BigInt(fd), BigInt(request >>> 0), argp);
+    const r = this.chan.callIoctl(fd, request, argp);
+    if (r.result < 0) {
+      this.errno = r.errno;
+      return -1;
+    }
+    return r.result;
   }
 
   /** Maps `length` bytes of fd at `offset` (a BO's fake offset); returns the address, or -1n with errno. */
