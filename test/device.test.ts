@@ -219,3 +219,27 @@ t.test('struct layout sanity used by the transport tests', async (t) => {
   t.equal(layoutOf('drm_get_cap').size, 16);
   t.same(decode('drm_get_cap', pack('drm_get_cap', { capability: 5, value: 6 })), { capability: 5n, value: 6n });
 });
+
+t.test('a dead kernel thread makes every call fail instead of hanging', async (t) => {
+  const dev = await createDevice();
+  const p = dev.process;
+  const fd = p.open();
+  const h = syncobj_create(p, fd);
+  const handles = p.mem.alloc(4);
+  p.mem.writeU32(handles, h);
+  const w = new Worker(new URL('./helpers/ioctl_thread.js', import.meta.url), {
+    workerData: {
+      handle: p.threadHandle(), fd, name: 'DRM_IOCTL_SYNCOBJ_WAIT',
+      fields: { handles, count_handles: 1, timeout_nsec: 1n << 62n, flags: C('DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT') },
+    },
+  });
+  const outcome = new Promise<unknown>((resolve) => {
+    w.on('message', (m: { kind: string }) => m.kind === 'done' && resolve(m));
+    w.once('error', (e) => resolve({ error: `${e.name}: ${e.message}` }));
+  });
+  await new Promise<void>((resolve) => w.once('message', () => resolve()));
+  await new Promise((r) => setTimeout(r, 100));
+  p.debug(DEBUG.KERNEL_PANIC);
+  t.throws(() => p.open(), { name: 'KernelError' }, 'the next call reports the dead kernel');
+  t.match(await outcome, { error: /KernelError/ }, 'a thread blocked in a wait is woken with an error');
+});

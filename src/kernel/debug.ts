@@ -28,5 +28,8 @@ export const DEBUG_OPS: Record<number, DebugOp> = {
     dev.wake();
   },
   [DEBUG.QUEUE_BAN]: (dev, p, [fd, id]) => banQueue(dev, p, Number(fd), Number(id)),
+  [DEBUG.KERNEL_PANIC]: (dev) => {
+    dev.panicked = true;
+  },
   [DEBUG.MEM_USAGE]: (dev) => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))],
 };

@@ -19,6 +19,8 @@ export class XeDevice {
   readonly vram: PageAllocator[];
   /** Set by DEBUG WEDGE: every ioctl fails with -ECANCELED. */
   wedged = false;
+  /** Set by DEBUG KERNEL_PANIC: the kernel thread dies after answering the call. */
+  panicked = false;
   /** Fence ids/contexts, callback ordering and test-completed fences; every signal calls wake(). */
   readonly fences: FenceDomain = new FenceDomain(this);
   /** Live BOs by fake mmap offset (the drm_vma_offset_manager): what mmap on a DRM fd looks up. */

@@ -18,6 +18,7 @@ function run(boot: BootData): void {
   while (!kernel.stopped) {
     const bell = Atomics.load(ctl, ch.CTL_DOORBELL);
     const served = kernel.serviceRequests();
+    if (kernel.dev.panicked) throw new Error('kernel panic (DEBUG.KERNEL_PANIC)');
     kernel.runWaits();
     if (served || kernel.stopped) continue;
     let spins = ch.SPIN_ROUNDS;

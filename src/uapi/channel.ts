@@ -134,6 +134,8 @@ export const DEBUG = {
   MEM_USAGE: 6,
   /** Makes the kernel hit an internal error while serving this call (tests that it surfaces). */
   KERNEL_BUG: 7,
+  /** After answering, the kernel thread dies (tests that no caller hangs on a dead kernel). */
+  KERNEL_PANIC: 8,
 } as const;
 
 /** Capabilities a process may hold (Linux capability numbers). */
