@@ -211,8 +211,9 @@ t.test('case 70: GEM_MMAP_OFFSET', async (t) => {
     ['flags before the handle lookup', { handle: 999, flags: 2 }, EINVAL],
   ];
   for (const [what, fields, errno] of cases) {
-    const r = doIoctl(p, fd, MMAP_OFFSET, fields);
+    const r = doIoctl(p, fd, MMAP_OFFSET, { offset: 0x777n, ...fields });
     t.same([r.rc, r.errno], [-1, errno], what);
+    t.equal(r.out.offset, 0x777n, `${what}: offset not written`);
   }
   const o1 = ioctlOk(p, fd, MMAP_OFFSET, { handle: h }).offset as bigint;
   const o1b = ioctlOk(p, fd, MMAP_OFFSET, { handle: h }).offset as bigint;
@@ -297,12 +298,19 @@ t.test('PRIME export / import within the device', async (t) => {
   const CLOEXEC = C('DRM_CLOEXEC');
   const RDWR = C('DRM_RDWR');
 
-  let r = doIoctl(p, fd, TO_FD, { handle: h, flags: 1 << 30 });
+  const probe = p.eventfd();
+  p.close(probe);
+  let r = doIoctl(p, fd, TO_FD, { handle: h, flags: 1 << 30, fd: -1 });
   t.same([r.rc, r.errno], [-1, EINVAL], 'unknown export flag -> EINVAL');
-  r = doIoctl(p, fd, TO_FD, { handle: 999, flags: 1 << 30 });
+  t.equal(r.out.fd, -1, 'fd not written');
+  r = doIoctl(p, fd, TO_FD, { handle: 999, flags: 1 << 30, fd: -1 });
   t.same([r.rc, r.errno], [-1, EINVAL], 'flags are checked before the handle');
-  r = doIoctl(p, fd, TO_FD, { handle: 999 });
+  r = doIoctl(p, fd, TO_FD, { handle: 999, fd: -1 });
   t.same([r.rc, r.errno], [-1, ENOENT], 'unknown handle -> ENOENT');
+  t.equal(r.out.fd, -1, 'fd not written');
+  const next = p.eventfd();
+  t.equal(next, probe, 'failed exports took no fd number');
+  p.close(next);
 
   const dmabuf = ioctlOk(p, fd, TO_FD, { handle: h, flags: CLOEXEC | RDWR }).fd as number;
   t.ok(dmabuf >= 3, 'a new fd');
@@ -332,6 +340,10 @@ t.test('PRIME export / import within the device', async (t) => {
   t.same([r.rc, r.errno], [-1, EBADF], 'no such fd -> EBADF');
   r = doIoctl(p, fd, TO_HANDLE, { fd: -1 });
   t.same([r.rc, r.errno], [-1, EBADF], 'fd -1 -> EBADF');
+  r = doIoctl(p, fd, TO_HANDLE, { fd: efd, handle: 77 });
+  t.equal(r.out.handle, 77, 'handle not written on failure');
+  t.equal(createOk(p, fd), 2, 'failed imports allocated no handle');
+  t.equal(close(p, fd, 2), 0);
   p.close(efd);
 
   // Lifetime: handles in two files and two dma-buf fds all hold the object.

@@ -103,6 +103,14 @@ t.test('case 52-53, 55: top-level checks in order; no id on failure', async (t) 
   t.equal(create(e, [{ engine_class: CLS.RENDER, gt_id: 7 }], { vm_id: 999 }).err, errno.EINVAL, 'GT checked before the VM');
   t.equal(create(e, [render], { vm_id: 999 }).err, errno.ENOENT, 'case 55: unknown VM');
   t.equal(create(e, [render], { vm_id: 0 }).err, errno.ENOENT, 'vm 0');
+  const failing: Array<[string, Eci[], FieldsIn]> = [
+    ['flags', [render], { flags: 2 }], ['width 0', [render], { width: 0 }], ['unmapped instances', [render], { instances: 0x10n }],
+    ['no GT', [{ engine_class: CLS.RENDER, gt_id: 7 }], {}], ['no VM', [render], { vm_id: 999 }],
+    ['bad extension', [render], { extensions: ext(e.p, PROP.PRIORITY, 3) }],
+  ];
+  for (const [what, eci, f] of failing) {
+    t.equal(create(e, eci, { ...f, exec_queue_id: 77 }).id, 77, `${what}: exec_queue_id not written`);
+  }
   t.same(create(e, [render], { flags: C('DRM_XE_EXEC_QUEUE_LOW_LATENCY_HINT') }), { err: 0, id: 1 }, 'LOW_LATENCY_HINT accepted; first id 1');
   t.same(create(e, [render]), { err: 0, id: 2 });
 });
@@ -278,9 +286,9 @@ t.test('case 58: DESTROY; case 46: GET_PROPERTY; case 45: ban', async (t) => {
   t.equal(destroy(e, { exec_queue_id: q, pad: 1 }), errno.EINVAL, 'case 58: pad');
   t.equal(destroy(e, { exec_queue_id: q, reserved: [0n, 1n] }), errno.EINVAL, 'reserved');
   t.same(getProp(e, { exec_queue_id: q, property: BAN }), { err: 0, value: 0n }, 'case 46: healthy -> 0; still alive after bad destroys');
-  t.equal(getProp(e, { exec_queue_id: q, property: 1 }).err, errno.EINVAL, 'property 1');
-  t.equal(getProp(e, { exec_queue_id: q, property: BAN, reserved: [1n, 0n] }).err, errno.EINVAL, 'reserved[0]');
-  t.equal(getProp(e, { exec_queue_id: 999, property: BAN }).err, errno.ENOENT, 'unknown id');
+  t.same(getProp(e, { exec_queue_id: q, property: 1, value: 55n }), { err: errno.EINVAL, value: 55n }, 'property 1; value not written');
+  t.same(getProp(e, { exec_queue_id: q, property: BAN, reserved: [1n, 0n], value: 55n }), { err: errno.EINVAL, value: 55n }, 'reserved[0]');
+  t.same(getProp(e, { exec_queue_id: 999, property: BAN, value: 55n }), { err: errno.ENOENT, value: 55n }, 'unknown id');
   t.equal(getProp(e, { exec_queue_id: 999, property: BAN, reserved: [1n, 0n] }).err, errno.EINVAL, 'reserved before lookup');
   t.same(getProp(e, { exec_queue_id: q, property: BAN, extensions: 1n }), { err: 0, value: 0n }, 'extensions not checked');
   e.p.debug(DEBUG.QUEUE_BAN, BigInt(e.fd), BigInt(q));
@@ -315,6 +323,139 @@ t.test('queues keep their VM; file close releases them', async (t) => {
   t.equal(vm, 1);
   t.same(create({ p: e.p, fd, vm }, [render]), { err: 0, id: q }, 'queue ids start at 1 in the new file');
 });
+
+t.test('a closed or banned VM is -ENOENT for engine and bind queues (in-process)', async (t) => {
+  const k = userKernel();
+  t.equal(k.vm(), 1);
+  t.equal(k.vm(), 2);
+  const vm = k.file.vms.get(1)!;
+  vm.banned = true;
+  t.equal(k.create([{ engine_class: CLS.RENDER }], { vm_id: 1 }), -errno.ENOENT, 'banned VM, render queue');
+  t.equal(k.create([{ engine_class: CLS.BIND }], { vm_id: 1 }), -errno.ENOENT, 'banned VM, bind queue');
+  vm.banned = false;
+  const vm2 = k.file.vms.get(2)!;
+  vm2.size = 0n; // xe_vm_is_closed: a VM being torn down while its id is still found
+  t.equal(k.create([{ engine_class: CLS.RENDER }], { vm_id: 2 }), -errno.ENOENT, 'closed VM, render queue');
+  t.equal(k.create([{ engine_class: CLS.BIND }], { vm_id: 2 }), -errno.ENOENT, 'closed VM, bind queue');
+  t.equal(k.file.execQueues.size, 0, 'no queue was created');
+  t.equal(k.create([{ engine_class: CLS.RENDER }], { vm_id: 1 }), 1, 'the healthy VM works; first id 1');
+});
+
+t.test('multi-queue groups on a profile that has them (in-process, spec 5.3 MULTI_GROUP rules)', async (t) => {
+  const mask = (1 << CLS.RENDER) | (1 << CLS.COPY) | (1 << CLS.VCS);
+  const k = userKernel({ multiQueueClassMask: mask } as Partial<Profile>);
+  t.equal(k.vm(), 1);
+  t.equal(k.vm(), 2);
+  const CREATE = CB('DRM_XE_MULTI_GROUP_CREATE');
+  const rcs = [{ engine_class: CLS.RENDER }];
+  const mg = (v: bigint, next = 0n): bigint => k.ext(PROP.MULTI_GROUP, v, next);
+  const primary = k.create(rcs, { extensions: mg(CREATE) });
+  t.equal(primary, 1, 'primary: MULTI_GROUP with the CREATE bit');
+  t.ok(k.file.execQueues.get(1)!.isMultiQueuePrimary);
+  const plain = k.create(rcs);
+  t.equal(plain, 2, 'a plain queue');
+  const bad: Array<[string, Array<{ engine_class: number; engine_instance?: number; gt_id?: number }>, Partial<Fields>, number]> = [
+    ['CREATE with another bit', rcs, { extensions: mg(CREATE | 1n) }, errno.EINVAL],
+    ['upper 32 bits set', rcs, { extensions: mg((1n << 32n) | 1n) }, errno.EINVAL],
+    ['no such primary', rcs, { extensions: mg(99n) }, errno.ENOENT],
+    ['joining a plain queue', rcs, { extensions: mg(2n) }, errno.EINVAL],
+    ['primary on another VM', rcs, { extensions: mg(1n), vm_id: 2 }, errno.EINVAL],
+    ['already in a group', rcs, { extensions: mg(CREATE, mg(CREATE)) }, errno.EINVAL],
+    ['a secondary may set no other property', rcs, { extensions: mg(1n, k.ext(PROP.PRIORITY, 1n)) }, errno.EINVAL],
+    ['parallel queue', [{ engine_class: CLS.VCS, gt_id: 1 }, { engine_class: CLS.VCS, engine_instance: 1, gt_id: 1 }], { width: 2, extensions: mg(CREATE) }, errno.EINVAL],
+    ['bind queue (no owning file on its VM)', [{ engine_class: CLS.BIND }], { extensions: mg(CREATE) }, errno.EINVAL],
+    ['MULTI_QUEUE_PRIORITY 3', rcs, { extensions: mg(CREATE, k.ext(PROP.MQ_PRIORITY, 3n)) }, errno.EINVAL],
+  ];
+  for (const [what, eci, f, want] of bad) t.equal(k.create(eci, f), -want, what);
+  // Different logical mask: a vcs1 queue cannot join a vcs0 primary.
+  const vcsPrimary = k.create([{ engine_class: CLS.VCS, gt_id: 1 }], { extensions: mg(CREATE) });
+  t.equal(vcsPrimary, 3, 'a VCS primary; no id was used by the failures');
+  t.equal(k.create([{ engine_class: CLS.VCS, engine_instance: 1, gt_id: 1 }], { extensions: mg(3n) }), -errno.EINVAL, 'different logical mask');
+  t.equal(k.create([{ engine_class: CLS.VCS, gt_id: 1 }], { extensions: mg(3n) }), 4, 'same engine: joins');
+  const sec = k.create(rcs, { extensions: mg(1n, k.ext(PROP.MQ_PRIORITY, 2n)) });
+  t.equal(sec, 5, 'secondary with MULTI_QUEUE_PRIORITY');
+  t.equal(k.file.execQueues.get(5)!.multiQueue.priority, 2);
+  t.equal(k.file.execQueues.get(5)!.multiQueue.pos, 1, 'first position of the group');
+  // The SET_PROPERTY ioctl works on group members only.
+  t.equal(k.setProp(5, 0n), 0, 'SET_PROPERTY on a secondary');
+  t.equal(k.file.execQueues.get(5)!.multiQueue.priority, 0);
+  t.equal(k.setProp(1, 2n), 0, 'on the primary');
+  t.equal(k.setProp(2, 1n), -errno.EINVAL, 'a plain queue');
+  t.equal(k.setProp(5, 3n), -errno.EINVAL, 'value > HIGH');
+  // A group holds 63 secondaries (positions 1..63): the 64th join fails and takes no id.
+  for (let i = 2; i <= 63; i++) t.equal(k.create(rcs, { extensions: mg(1n) }) > 0, true, `secondary ${i}`);
+  const ids = k.file.execQueues.size;
+  t.equal(k.create(rcs, { extensions: mg(1n) }), -errno.EINVAL, 'group full');
+  t.equal(k.file.execQueues.size, ids, 'no id allocated');
+});
+
+/**
+ * In-process kernel with a modified profile and a small fake user memory (blocks at fixed
+ * addresses), for state user space cannot reach: a VM creator, queue create with extension
+ * chains, SET_PROPERTY.
+ */
+function userKernel(overrides: Partial<Profile> = {}): {
+  file: XeFile;
+  vm: () => number;
+  ext: (property: number, value: bigint, next?: bigint) => bigint;
+  create: (eci: Array<{ engine_class: number; engine_instance?: number; gt_id?: number }>, f?: Partial<Fields>) => number;
+  setProp: (id: number, value: bigint) => number;
+} {
+  const profile = { ...getProfile('lnl'), ...overrides } as Profile;
+  const dev = new XeDevice(profile, createRegions(1 << 22, []));
+  const file = new XeFile(dev, 'render');
+  const proc = { capable: () => false } as unknown as KProcess;
+  const blocks = new Map<bigint, Uint8Array>();
+  let next = 0x10000n;
+  const put = (b: Uint8Array): bigint => {
+    const a = next;
+    blocks.set(a, b);
+    next += 0x1000n;
+    return a;
+  };
+  const um: UserMemory = {
+    copyFromUser: (addr, len) => {
+      const base = addr & ~0xfffn;
+      const b = blocks.get(base);
+      const off = Number(addr - base);
+      if (!b || off + len > b.length) throw new Errno(errno.EFAULT);
+      return b.slice(off, off + len);
+    },
+    copyToUser: () => undefined,
+  };
+  const run = (list: typeof VM_IOCTLS, name: string, args: Fields): number => {
+    const ctx: IoctlCtx = { dev, proc, file, um, args };
+    try {
+      return list.find((d) => d.name === name)!.handler(ctx) as number;
+    } catch (err) {
+      return -(err as Errno).errno;
+    }
+  };
+  return {
+    file,
+    vm: () => {
+      const args = { extensions: 0n, flags: 0, vm_id: 0, reserved: [0n, 0n] } as Fields;
+      const rc = run(VM_IOCTLS, 'DRM_IOCTL_XE_VM_CREATE', args);
+      return rc < 0 ? rc : (args.vm_id as number);
+    },
+    ext: (property, value, nextExt = 0n) =>
+      put(pack('drm_xe_ext_set_property', { base: { next_extension: nextExt, name: 0 }, property, value })),
+    create: (eci, f = {}) => {
+      const full = eci.map((x) => ({ engine_instance: 0, gt_id: 0, pad: 0, ...x }));
+      const args = {
+        extensions: 0n, width: 1, num_placements: full.length, vm_id: 1, flags: 0, exec_queue_id: 0,
+        instances: put(packArray('drm_xe_engine_class_instance', full as FieldsIn[])), reserved: [0n, 0n], ...f,
+      } as Fields;
+      if ((args.width as number) > 1) args.num_placements = 1;
+      const rc = run(EXEC_QUEUE_IOCTLS, 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', args);
+      return rc < 0 ? rc : (args.exec_queue_id as number);
+    },
+    setProp: (id, value) =>
+      run(EXEC_QUEUE_IOCTLS, 'DRM_IOCTL_XE_EXEC_QUEUE_SET_PROPERTY', {
+        extensions: 0n, exec_queue_id: id, property: PROP.MQ_PRIORITY, value, reserved: [0n, 0n],
+      } as Fields),
+  };
+}
 
 /** In-process kernel with a modified profile: a VM and a queue creator. */
 function kernel(overrides: Partial<Profile> = {}): {

@@ -6,6 +6,13 @@ import type { Process } from '../src/userspace/process.js';
 import { doIoctl, xe_query, xe_query_config } from '../src/userspace/igt.js';
 import { flatMembers } from '../src/uapi/layout.js';
 import { C, layoutOf } from '../src/uapi/uapi.js';
+import { createRegions } from '../src/hw/memory.js';
+import { getProfile, type Profile } from '../src/hw/profile.js';
+import { XeDevice } from '../src/kernel/device.js';
+import type { Process as KProcess } from '../src/kernel/process.js';
+import { QUERY_IOCTLS } from '../src/kernel/query.js';
+import type { UserMemory } from '../src/kernel/uaccess.js';
+import { XeFile } from '../src/kernel/xe_file.js';
 
 const Q = {
   ENGINES: C('DRM_XE_DEVICE_QUERY_ENGINES'),
@@ -463,6 +470,27 @@ t.test('ENGINE_CYCLES and UC_FW_VERSION read the user struct first; UC_FW_VERSIO
   t.ok(ok.raw.subarray(32).every((b) => b === 0xa5), 'bytes past the struct untouched');
   t.equal(query(p, fd, Q.UC_FW_VERSION, 32, 0x1000n).errno, errno.EFAULT, 'UC_FW_VERSION: unreadable struct -> EFAULT');
   await dev.close();
+});
+
+t.test('UC_FW_VERSION: a HuC that is not running is ENODEV, nothing written (in-process)', async (t) => {
+  // No built-in profile lacks a HuC: drop it from LNL's description.
+  const dev = new XeDevice({ ...getProfile('lnl'), huc: null } as Profile, createRegions(1 << 22, []));
+  const file = new XeFile(dev, 'render');
+  const proc = { capable: () => false } as unknown as KProcess;
+  let writes = 0;
+  const ask = (ucType: number): number => {
+    const req = pack('drm_xe_query_uc_fw_version', { uc_type: ucType });
+    const um: UserMemory = {
+      copyFromUser: (_addr, len) => req.slice(0, len),
+      copyToUser: () => void writes++,
+    };
+    const args = { extensions: 0n, query: Q.UC_FW_VERSION, size: 32, data: 0x1000n, reserved: [0n, 0n] } as Fields;
+    return QUERY_IOCTLS[0].handler({ dev, proc, file, um, args }) as number;
+  };
+  t.equal(ask(C('XE_QUERY_UC_TYPE_HUC')), -errno.ENODEV, 'HuC: ENODEV');
+  t.equal(writes, 0, 'nothing copied to the user');
+  t.equal(ask(C('XE_QUERY_UC_TYPE_GUC_SUBMISSION')), 0, 'GuC still answers');
+  t.equal(writes, 1);
 });
 
 t.test('PXP_STATUS probes fine then answers ENODEV on every profile', async (t) => {

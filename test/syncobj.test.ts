@@ -161,6 +161,26 @@ t.test('case 6: wedged device: CREATE fails with ECANCELED and creates nothing',
   p.close(fd);
 });
 
+t.test('dispatch: an unserved core slot; a copy-back fault replaces the result (sync_exec.md 1.2 steps 3, 9)', async (t) => {
+  const fd = p.open();
+  const a = p.mem.alloc(24, 8);
+  p.mem.write(a, new Uint8Array(24).fill(0xa5));
+  // 0xC6-0xC9 (KMS lease ioctls) lie between SYNCOBJ_SIGNAL and SYNCOBJ_TIMELINE_WAIT; no handler here.
+  t.equal(p.ioctl(fd, ioc('RW', DRM_IOCTL_TYPE, 0xc6, 24), a), -1);
+  t.equal(p.errno, EINVAL, 'a core slot without a handler');
+  t.same([...p.mem.read(a, 24)], new Array(24).fill(0xa5), 'argument memory untouched');
+  // A READ-only user direction on an IOWR ioctl: nothing is copied in (the handler sees zeros),
+  // the result is copied out to an unmapped address: -EFAULT replaces the handler's 0.
+  const nr = (name: string): number => iocDecode(IOCTL(name)).nr;
+  t.equal(p.ioctl(fd, ioc('R', DRM_IOCTL_TYPE, nr('DRM_IOCTL_SYNCOBJ_WAIT'), 40), 0x10n), -1);
+  t.equal(p.errno, EFAULT, 'WAIT with count 0 succeeds, the copy back faults');
+  // The handler ran all the same: CREATE made handle 1, which stays (as in the kernel).
+  t.equal(p.ioctl(fd, ioc('R', DRM_IOCTL_TYPE, nr('DRM_IOCTL_SYNCOBJ_CREATE'), 8), 0x10n), -1);
+  t.equal(p.errno, EFAULT);
+  t.equal(create(fd), 2, 'the handle made before the faulting copy back is kept');
+  p.close(fd);
+});
+
 // ---- CREATE / DESTROY
 
 t.test('cases 7, 8: CREATE flags and lowest-free handles', async (t) => {
@@ -264,8 +284,12 @@ t.test('case 16: pending fence, timeout now + 1 ms', async (t) => {
   const fd = p.open();
   const h = create(fd);
   attach(fd, h);
-  const r = wait(fd, [h], { timeout_nsec: p.clockMonotonicNs() + 1_000_000n });
+  const start = p.clockMonotonicNs();
+  const r = wait(fd, [h], { timeout_nsec: start + 1_000_000n });
+  const elapsed = p.clockMonotonicNs() - start;
   t.equal(err(r), ETIME);
+  t.ok(elapsed >= 1_000_000n, `ETIME only after the deadline (${elapsed} ns)`);
+  t.ok(elapsed < 1_000_000_000n, 'and about then');
   t.equal(r.out.first_signaled, UNTOUCHED);
   p.close(fd);
 });
@@ -421,6 +445,7 @@ t.test('case 19: RESET / SIGNAL errors change nothing', async (t) => {
   t.equal(err(array(fd, 'RESET', [s, 999])), ENOENT, 'unknown handle after a valid one');
   t.equal(err(array(fd, 'SIGNAL', [e, 999])), ENOENT);
   t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_RESET', { handles: 0n, count_handles: 1 })), EFAULT);
+  t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_SIGNAL', { handles: 0n, count_handles: 1 })), EFAULT);
   t.equal(state(fd, s), 0, 's still has its fence');
   t.equal(state(fd, e), EINVAL, 'e still empty');
   t.equal(err(array(fd, 'SIGNAL', [e, s])), 0);
@@ -477,6 +502,9 @@ t.test('cases 20-24: timeline signal, query, wait', async (t) => {
   t.equal(err(twait(fd, [tl, 999], [1, 1])), ENOENT);
   t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', { handles: u32s([999]), points: 8n, count_handles: 1 })), ENOENT, 'handles before points');
   t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', { handles: u32s([tl]), points: 8n, count_handles: 1 })), EFAULT, 'bad points array');
+  r = doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT', { handles: 8n, points: u64s([1]), count_handles: 1, first_signaled: UNTOUCHED });
+  t.equal(err(r), EFAULT, 'bad handle array');
+  t.equal(r.out.first_signaled, UNTOUCHED, 'first_signaled left as passed');
   p.close(fd);
 });
 
@@ -518,7 +546,11 @@ t.test('QUERY: partial progress, unordered points, errors', async (t) => {
 
   t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_QUERY', { handles: u32s([tl]), points: u64s([0]), count_handles: 1, flags: 2 })), EINVAL);
   t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_QUERY', { handles: u32s([tl]), points: u64s([0]), count_handles: 0 })), EINVAL);
-  t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_QUERY', { handles: u32s([tl, 999]), points: u64s([0, 0]), count_handles: 2 })), ENOENT);
+  const untouchedPts = u64s([0xeeeen, 0xeeeen]);
+  t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_QUERY', { handles: u32s([tl, 999]), points: untouchedPts, count_handles: 2 })), ENOENT);
+  t.same([p.mem.readU64(untouchedPts), p.mem.readU64(untouchedPts + 8n)], [0xeeeen, 0xeeeen], 'no point written: lookup comes first');
+  t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_QUERY', { handles: 8n, points: untouchedPts, count_handles: 1 })), EFAULT, 'bad handle array');
+  t.equal(err(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL', { handles: 8n, points: u64s([9]), count_handles: 1 })), EFAULT, 'TIMELINE_SIGNAL: bad handle array');
 
   // Points written one at a time: the second write faults, the first stays. A mapped page
   // followed by an unmapped one; no allocation happens between the munmap and the calls.
@@ -560,13 +592,19 @@ t.test('cases 26-28: TRANSFER', async (t) => {
   t.equal(err(transfer(fd, { src_handle: s, src_point: 7n, dst_handle: d2, dst_point: 0n, flags: WAIT_ALL })), EINVAL, 'flags other than WAIT_FOR_SUBMIT');
   t.equal(err(transfer(fd, { src_handle: s, src_point: 0n, dst_handle: d2, dst_point: 0n, flags: WAIT_ALL })), EINVAL, 'even for a resolvable source');
   t.equal(state(fd, d2), EINVAL, 'd2 unchanged');
+  const t0 = p.clockMonotonicNs();
   const r = transfer(fd, { src_handle: s, src_point: 7n, dst_handle: d2, dst_point: 0n, flags: WAIT_FOR_SUBMIT });
-  t.equal(err(r), ETIME, 'case 27: WAIT_FOR_SUBMIT gives up after 5 s');
+  const waited = p.clockMonotonicNs() - t0;
+  t.equal(err(r), ETIME, 'case 27: WAIT_FOR_SUBMIT gives up');
+  t.ok(waited >= 5_000_000_000n && waited < 7_000_000_000n, `after about 5 s (${waited} ns)`);
   t.equal(state(fd, d2), EINVAL, 'd2 unchanged');
 
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999, dst_point: 1n })), ENOENT, 'case 28: no dst');
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999 })), ENOENT);
   t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2 })), ENOENT, 'no src');
+  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, flags: WAIT_ALL })), EINVAL, 'flags before the src lookup (newest drm_syncobj_find_fence)');
+  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, dst_point: 1n, flags: WAIT_ALL })), EINVAL, 'also to a timeline point');
+  t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999, flags: WAIT_ALL })), ENOENT, 'dst before flags');
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: d2, pad: 1 })), EINVAL, 'case 28: pad');
   t.equal(err(transfer(fd, { src_handle: 999, dst_handle: 999, pad: 1 })), EINVAL, 'pad first');
   t.equal(state(fd, d2), EINVAL);
@@ -599,6 +637,18 @@ t.test('cases 29, 30: HANDLE_TO_FD / FD_TO_HANDLE errors', async (t) => {
   const e = create(fd);
   t.equal(bad('HANDLE_TO_FD', { handle: e, flags: EXPORT_SYNC_FILE }), EINVAL, 'no fence to export');
   t.equal(bad('HANDLE_TO_FD', { handle: h, flags: EXPORT_SYNC_FILE | EXPORT_TIMELINE, point: 1n }), EINVAL, 'binary has no point 1');
+  // No failure wrote `fd` or took an fd number (the sync_file path reserves one first and gives it back).
+  const probe = p.eventfd();
+  p.close(probe);
+  for (const f of [
+    { handle: h, flags: 0, point: 4n }, { handle: 999, flags: 0 }, { handle: 999, flags: EXPORT_SYNC_FILE },
+    { handle: e, flags: EXPORT_SYNC_FILE }, { handle: h, flags: EXPORT_SYNC_FILE | EXPORT_TIMELINE, point: 1n },
+  ]) {
+    t.equal(doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', { fd: -1, ...f }).out.fd, -1, `fd field untouched (${JSON.stringify(f, (_, v) => (typeof v === 'bigint' ? Number(v) : v))})`);
+  }
+  const again = p.eventfd();
+  t.equal(again, probe, 'no fd number consumed by the failures');
+  p.close(again);
 
   const ev = p.eventfd();
   const r = doIoctl(p, fd, 'DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE', { fd: ev, flags: 0, handle: 0 });
@@ -607,6 +657,7 @@ t.test('cases 29, 30: HANDLE_TO_FD / FD_TO_HANDLE errors', async (t) => {
   t.equal(bad('FD_TO_HANDLE', { fd: 1000 }), EINVAL, 'not an fd');
   t.equal(bad('FD_TO_HANDLE', { fd, flags: 0 }), EINVAL, 'a DRM fd');
   t.equal(bad('FD_TO_HANDLE', { fd: ev, flags: IMPORT_SYNC_FILE, handle: h }), EINVAL, 'eventfd is not a sync_file');
+  t.equal(bad('FD_TO_HANDLE', { fd: ev, flags: IMPORT_SYNC_FILE, handle: 999 }), EINVAL, 'the fd is checked before the target handle');
   t.equal(bad('FD_TO_HANDLE', { fd: ev, flags: 4 }), EINVAL, 'unknown flag');
   t.equal(bad('FD_TO_HANDLE', { fd: ev, pad: 1 }), EINVAL, 'pad');
   const sf = ioctlOk(p, fd, 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', { handle: h, flags: EXPORT_SYNC_FILE }).fd as number;
@@ -693,6 +744,11 @@ t.test('EVENTFD', async (t) => {
   t.equal(ef({ fd: 1000 }), EBADF, 'not an fd');
   t.equal(ef({ fd }), EINVAL, 'not an eventfd');
   t.equal(ef({ handle: 999, fd: 1000 }), ENOENT, 'handle before fd');
+  t.equal(ef({ flags: WAIT_AVAILABLE | WAIT_FOR_SUBMIT }), EINVAL, 'WAIT_AVAILABLE plus another flag');
+  // None of the failures registered the eventfd: signalling h does not increment it.
+  t.equal(err(array(fd, 'SIGNAL', [h])), 0);
+  t.equal(p.readEventfd(ev), 0n, 'failed EVENTFD calls registered nothing');
+  t.equal(err(array(fd, 'RESET', [h])), 0);
 
   // Signalled once the (binary) content signals; re-evaluated when the content changes.
   t.equal(ef({}), 0);

@@ -106,6 +106,9 @@ t.test('cases 3-6: argument checks, nothing created on failure', async (t) => {
   t.equal(vmCreate(p, fd, { flags: FAULT }).errno, errno.EINVAL, 'case 6: FAULT_MODE without LR_MODE');
   t.equal(vmCreate(p, fd, { flags: FAULT | NO_OVERCOMMIT }).errno, errno.EINVAL, 'FAULT without LR, with NO_VM_OVERCOMMIT');
   t.equal(vmCreate(p, fd, { flags: LR | NO_OVERCOMMIT }).errno, errno.EINVAL, 'NO_VM_OVERCOMMIT needs FAULT_MODE');
+  for (const bad of [{ extensions: 1n }, { flags: 0x10 }, { reserved: [1n, 0n] }, { flags: FAULT }, { flags: LR | NO_OVERCOMMIT }]) {
+    t.equal(vmCreate(p, fd, { ...bad, vm_id: 77 }).id, 77, `vm_id not written on failure (${Object.keys(bad)[0]})`);
+  }
   t.same(vmCreate(p, fd), { rc: 0, errno: 0, id: 1 }, 'no failed call allocated an id');
   t.equal(vmCreate(p, fd, { flags: LR | FAULT | NO_OVERCOMMIT }).id, 2, 'NO_VM_OVERCOMMIT with fault mode (newest driver)');
   t.equal(vmCreate(p, fd, { flags: LR }).id, 3, 'LR');
@@ -163,6 +166,7 @@ t.test('cases 9-10: VM_DESTROY argument checks', async (t) => {
   t.equal(queueCreate(p, fd, 1).errno, 0, 'VM 1 still exists');
   t.equal(vmCreate(p, fd).id, 2, 'and still holds its id');
   t.equal(vmDestroy(p, fd, { vm_id: 77 }), errno.ENOENT, 'case 10: unknown id');
+  t.equal(vmCreate(p, fd).id, 3, 'failed destroys left VMs 1 and 2 in place');
   t.equal(vmDestroy(p, fd, { vm_id: 0 }), errno.ENOENT, 'id 0');
   t.equal(vmDestroy(p, fd, { vm_id: 1 }), 0);
   t.equal(vmDestroy(p, fd, { vm_id: 1 }), errno.ENOENT, 'destroyed twice');

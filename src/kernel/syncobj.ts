@@ -442,10 +442,13 @@ function transfer(c: IoctlCtx): number | Wait {
   if (num(a.pad)) return -EINVAL;
   const dst = lookup(c, a.dst_handle);
   if (!dst) return -ENOENT;
-  const src = lookup(c, a.src_handle);
-  if (!src) return -ENOENT;
+  // drm_syncobj_find_fence checks the flags before it looks at the source handle (upstream
+  // 18226ba52159 "reject invalid flags in drm_syncobj_find_fence"; the spec lists the source
+  // lookup first): an unknown source with bad flags is -EINVAL, not -ENOENT.
   const flags = num(a.flags);
   if (flags & ~WAIT_FOR_SUBMIT) return -EINVAL;
+  const src = lookup(c, a.src_handle);
+  if (!src) return -ENOENT;
   const srcPoint = big(a.src_point);
   const dstPoint = big(a.dst_point);
   const apply = (f: Fence): number => {
