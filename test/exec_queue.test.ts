@@ -148,17 +148,17 @@ t.test('placement matrix validation (calc_validate_logical_mask)', async (t) => 
 });
 
 t.test('parallel queues outside the multi-lrc classes are -EOPNOTSUPP (in-process)', async (t) => {
-  const k = kernel({ multiLrcMask: 0 } as Partial<Profile>);
-  t.equal(k.vm(), 0);
+  const k = inProcessKernel({ multiLrcMask: 0 } as Partial<Profile>);
+  t.equal(k.vm(), 1);
   const vcs2 = [
-    { engine_class: CLS.VCS, engine_instance: 0, gt_id: 1, pad: 0 },
-    { engine_class: CLS.VCS, engine_instance: 1, gt_id: 1, pad: 0 },
+    { engine_class: CLS.VCS, engine_instance: 0, gt_id: 1 },
+    { engine_class: CLS.VCS, engine_instance: 1, gt_id: 1 },
   ];
   t.equal(k.create(vcs2, { width: 2 }), -errno.EOPNOTSUPP);
-  t.equal(k.create(vcs2, { num_placements: 2 }), 0, 'width 1 is not multi-lrc');
-  const k2 = kernel();
-  t.equal(k2.vm(), 0);
-  t.equal(k2.create(vcs2, { width: 2 }), 0, 'VCS is a multi-lrc class by default');
+  t.equal(k.create(vcs2, { num_placements: 2 }), 1, 'width 1 is not multi-lrc');
+  const k2 = inProcessKernel();
+  t.equal(k2.vm(), 1);
+  t.equal(k2.create(vcs2, { width: 2 }), 1, 'VCS is a multi-lrc class by default');
 });
 
 t.test('case 56: PRIORITY', async (t) => {
@@ -325,7 +325,7 @@ t.test('queues keep their VM; file close releases them', async (t) => {
 });
 
 t.test('a closed or banned VM is -ENOENT for engine and bind queues (in-process)', async (t) => {
-  const k = userKernel();
+  const k = inProcessKernel();
   t.equal(k.vm(), 1);
   t.equal(k.vm(), 2);
   const vm = k.file.vms.get(1)!;
@@ -343,7 +343,7 @@ t.test('a closed or banned VM is -ENOENT for engine and bind queues (in-process)
 
 t.test('multi-queue groups on a profile that has them (in-process, spec 5.3 MULTI_GROUP rules)', async (t) => {
   const mask = (1 << CLS.RENDER) | (1 << CLS.COPY) | (1 << CLS.VCS);
-  const k = userKernel({ multiQueueClassMask: mask } as Partial<Profile>);
+  const k = inProcessKernel({ multiQueueClassMask: mask } as Partial<Profile>);
   t.equal(k.vm(), 1);
   t.equal(k.vm(), 2);
   const CREATE = CB('DRM_XE_MULTI_GROUP_CREATE');
@@ -394,7 +394,7 @@ t.test('multi-queue groups on a profile that has them (in-process, spec 5.3 MULT
  * addresses), for state user space cannot reach: a VM creator, queue create with extension
  * chains, SET_PROPERTY.
  */
-function userKernel(overrides: Partial<Profile> = {}): {
+function inProcessKernel(overrides: Partial<Profile> = {}): {
   file: XeFile;
   vm: () => number;
   ext: (property: number, value: bigint, next?: bigint) => bigint;
@@ -457,37 +457,3 @@ function userKernel(overrides: Partial<Profile> = {}): {
   };
 }
 
-/** In-process kernel with a modified profile: a VM and a queue creator. */
-function kernel(overrides: Partial<Profile> = {}): {
-  vm: () => number;
-  create: (eci: Fields[], f?: Partial<Fields>) => number;
-} {
-  const profile = { ...getProfile('lnl'), ...overrides } as Profile;
-  const dev = new XeDevice(profile, createRegions(1 << 22, []));
-  const file = new XeFile(dev, 'render');
-  const proc = { capable: () => false } as unknown as KProcess;
-  let buf: Uint8Array = new Uint8Array(0);
-  const um: UserMemory = {
-    copyFromUser: (addr, len) => buf.slice(Number(addr) - 0x1000, Number(addr) - 0x1000 + len),
-    copyToUser: () => undefined,
-  };
-  const run = (list: typeof VM_IOCTLS, name: string, args: Fields): number => {
-    const ctx: IoctlCtx = { dev, proc, file, um, args };
-    try {
-      return list.find((d) => d.name === name)!.handler(ctx) as number;
-    } catch (err) {
-      return -(err as Errno).errno;
-    }
-  };
-  return {
-    vm: () => run(VM_IOCTLS, 'DRM_IOCTL_XE_VM_CREATE', { extensions: 0n, flags: 0, vm_id: 0, reserved: [0n, 0n] }),
-    create: (eci, f = {}) => {
-      buf = packArray('drm_xe_engine_class_instance', eci as FieldsIn[]);
-      const args = {
-        extensions: 0n, width: 1, num_placements: 1, vm_id: 1, flags: 0, exec_queue_id: 0,
-        instances: 0x1000n, reserved: [0n, 0n], ...f,
-      } as Fields;
-      return run(EXEC_QUEUE_IOCTLS, 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', args);
-    },
-  };
-}
