@@ -33,6 +33,7 @@ const getCap = IOCTL('DRM_IOCTL_GET_CAP');
 p.mem.write(capArg, pack('drm_get_cap', { capability: C('DRM_CAP_SYNCOBJ') }));
 
 const rawNs = measure(N, 5, (n) => p.rawPingPong(n));
+const sleepNs = measure(N / 10, 3, (n) => p.rawPingPong(n, false));
 const pidNs = measure(N, 5, (n) => {
   for (let i = 0; i < n; i++) if (p.getpid() !== p.pid) throw new Error('getpid');
 });
@@ -69,6 +70,7 @@ await dev.close();
 const fmt = (ns: number): string => `${(ns / 1000).toFixed(2)} us`;
 console.log(`xe-emu bench (best of runs, ${N} round trips each)`);
 console.log(`  raw SAB ping-pong (same two threads) ${fmt(rawNs)} per round trip`);
+console.log(`  raw ping-pong, Atomics.wait only     ${fmt(sleepNs)}   (no spinning: GET_CAP is ${(capNs / sleepNs).toFixed(2)}x of it)`);
 console.log(`  getpid() system call                ${fmt(pidNs)}   ratio to raw ${(pidNs / rawNs).toFixed(2)}x (transport alone)`);
 console.log(`  DRM_IOCTL_GET_CAP round trip         ${fmt(capNs)}   ratio to raw ${(capNs / rawNs).toFixed(2)}x (target <= 2x)`);
 console.log(`  SYNCOBJ create+destroy pair          ${fmt(syncNs)}   ${Math.round(1e9 / syncNs)} pairs/s`);

@@ -207,7 +207,7 @@ export class Kernel {
         return { rc: p.pid };
       case ch.SYS.PINGPONG:
         this.complete(slot, { rc: 0 });
-        this.pingPong(Number(a(0)));
+        this.pingPong(Number(a(0)), a(1) !== 0n);
         return null;
       case ch.SYS.SHUTDOWN:
         this.shutdown();
@@ -256,11 +256,11 @@ export class Kernel {
   }
 
   /** Answers `n` raw pings on CTL_PING (the benchmark's baseline round trip). */
-  private pingPong(n: number): void {
+  private pingPong(n: number, spin: boolean): void {
     const i32 = this.i32;
     for (let k = 0; k < n; k++) {
       const ping = 2 * k + 1;
-      let spins = ch.SPIN_ROUNDS;
+      let spins = spin ? ch.SPIN_ROUNDS : 0;
       while (Atomics.load(i32, ch.CTL_PING) !== ping) {
         if (spins-- <= 0) Atomics.wait(i32, ch.CTL_PING, ping - 1, 1000);
       }

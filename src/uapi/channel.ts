@@ -111,7 +111,8 @@ export const SYS = {
   SHUTDOWN: 16,
   /**
    * Benchmark baseline: after answering, the kernel thread answers ARG0 raw ping-pongs on
-   * CTL_PING with the same spin-then-sleep protocol as channels, bypassing all syscall work.
+   * CTL_PING, bypassing all syscall work: with the channels' spin-then-sleep protocol, or
+   * (ARG1 = 0) sleeping in Atomics.wait at once.
    */
   PINGPONG: 17,
   /** getpid() -> RESULT pid: the cheapest real system call (the bench's transport figure). */

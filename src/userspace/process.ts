@@ -137,16 +137,17 @@ export class Process {
 
   /**
    * Benchmark baseline: `n` raw SharedArrayBuffer round trips with the kernel thread on the
-   * control block's ping word, using the channel's spin-then-sleep protocol.
+   * control block's ping word, using the channel's spin-then-sleep protocol (or, without
+   * `spin`, sleeping in Atomics.wait at once).
    */
-  rawPingPong(n: number): void {
-    this.rawSyscall(SYS.PINGPONG, BigInt(n));
+  rawPingPong(n: number, spin = true): void {
+    this.rawSyscall(SYS.PINGPONG, BigInt(n), spin ? 1n : 0n);
     const i32 = new Int32Array(this.handle.control);
     for (let k = 0; k < n; k++) {
       const pong = 2 * k + 2;
       Atomics.store(i32, CTL_PING, pong - 1);
       Atomics.notify(i32, CTL_PING);
-      let spins = SPIN_ROUNDS;
+      let spins = spin ? SPIN_ROUNDS : 0;
       while (Atomics.load(i32, CTL_PING) !== pong) {
         if (spins-- <= 0) Atomics.wait(i32, CTL_PING, pong - 1, 1000);
       }
