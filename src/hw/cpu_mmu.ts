@@ -66,11 +66,6 @@ export class CpuPageTable {
     return this.pte.length;
   }
 
-  /** Raw entry of page index `i`. */
-  entry(i: number): number {
-    return Atomics.load(this.pte, i);
-  }
-
   /** Maps page index `i` to physical address `pa`. */
   map(i: number, pa: number, writable: boolean): void {
     Atomics.store(this.pte, i, (((pa / PAGE_SIZE) << 2) | PTE_PRESENT | (writable ? PTE_WRITE : 0)) >>> 0);

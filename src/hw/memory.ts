@@ -46,12 +46,6 @@ export class PhysicalMemory {
     this.bytes = regions.map((r) => new Uint8Array(r.sab));
   }
 
-  /** The region holding physical address `pa`, or undefined. */
-  region(pa: number): RegionDesc | undefined {
-    const r = this.regions[Math.floor(pa / REGION_SPAN)];
-    return r && pa - r.base < r.size ? r : undefined;
-  }
-
 
   /** Copies `len` bytes at `pa` into `out` at `at` (small copies avoid creating views). */
   copyOut(pa: number, out: Uint8Array, at: number, len: number): void {

@@ -296,11 +296,6 @@ export class ExecQueue {
   }
 }
 
-/** xe_exec_queue_lookup without the reference: the queue of `id` in this file. */
-export function lookupExecQueue(file: XeFile, id: number): ExecQueue | undefined {
-  return file.execQueues.get(id);
-}
-
 // ------------------------------------------------------------------------------------------
 // Properties (exec_queue_set_property_funcs[])
 

@@ -26,16 +26,6 @@ export class IdTable<T> {
     return this.items.get(id);
   }
 
-  /** Whether `id` is in use. */
-  has(id: number): boolean {
-    return this.items.has(id);
-  }
-
-  /** Stores `item` under a specific id (used by dup2-like paths). */
-  set(id: number, item: T): void {
-    this.items.set(id, item);
-  }
-
   /** Removes and returns the item under `id`. */
   remove(id: number): T | undefined {
     const it = this.items.get(id);

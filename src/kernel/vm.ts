@@ -188,11 +188,6 @@ export class Vm {
   }
 }
 
-/** xe_vm_lookup: the VM of `id` in this file, or undefined. */
-export function lookupVm(file: XeFile, id: number): Vm | undefined {
-  return file.vms.get(id);
-}
-
 /** xe_vm_create for a user VM: default bind queue, then the ASID. */
 function vmCreate(dev: XeDevice, flags: number, file: XeFile): Vm {
   const vm = new Vm(dev, flags);

@@ -19,8 +19,6 @@ export const CTL_DOORBELL = 0;
 export const CTL_HEARTBEAT = 1;
 /** Int32 index of the kernel status word. */
 export const CTL_STATUS = 2;
-/** Int32 index of the slot allocation counter (next never-used slot). */
-export const CTL_NEXT_SLOT = 3;
 /** Int32 index of the raw ping-pong word (benchmark baseline: odd = ping, even = pong). */
 export const CTL_PING = 4;
 /** Int32 index of the kernel's "sleeping on the doorbell" flag: ring with notify only when set. */

@@ -23,13 +23,3 @@ export const ENOBUFS = 105;
 export const EOPNOTSUPP = 95;
 export const ETIMEDOUT = 110;
 export const ECANCELED = 125;
-
-/** errno value -> symbolic name, for messages and the decoder. */
-export const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
-  [EPERM, 'EPERM'], [ENOENT, 'ENOENT'], [EINTR, 'EINTR'], [EIO, 'EIO'], [E2BIG, 'E2BIG'],
-  [ENOEXEC, 'ENOEXEC'], [EBADF, 'EBADF'], [EAGAIN, 'EAGAIN'], [ENOMEM, 'ENOMEM'],
-  [EACCES, 'EACCES'], [EFAULT, 'EFAULT'], [EBUSY, 'EBUSY'], [EEXIST, 'EEXIST'], [ENODEV, 'ENODEV'],
-  [EINVAL, 'EINVAL'], [EMFILE, 'EMFILE'], [ENOTTY, 'ENOTTY'], [ENOSPC, 'ENOSPC'], [ENODATA, 'ENODATA'],
-  [ETIME, 'ETIME'], [ENOBUFS, 'ENOBUFS'], [EOPNOTSUPP, 'EOPNOTSUPP'], [ETIMEDOUT, 'ETIMEDOUT'],
-  [ECANCELED, 'ECANCELED'],
-]);
