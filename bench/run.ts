@@ -1,27 +1,39 @@
 /**
  * npm run bench: ioctl round-trip costs, as ratios within one run. The baseline is a raw
  * SharedArrayBuffer ping-pong between the same two threads (this one and the kernel worker)
- * with the channel's own spin-then-sleep protocol; GET_CAP adds everything an ioctl does
- * (dispatch, copy in/out through the page table, decode/encode, the handler).
+ * with the channel's own spin-then-sleep protocol; getpid() adds the system-call transport,
+ * GET_CAP everything an ioctl does (dispatch, copy in/out through the page table, the
+ * handler). Baseline and calls are measured in interleaved rounds and each ratio is the
+ * median of the per-round ratios, so machine noise hits both sides of a ratio alike.
  */
 import { createDevice, IOCTL, pack } from '../src/index.js';
 import { __ioctl } from '../src/userspace/igt.js';
 import { C } from '../src/uapi/uapi.js';
 
-const N = Number(process.env.XE_EMU_BENCH_N ?? 50_000);
+const N = Number(process.env.XE_EMU_BENCH_N ?? 20_000);
+const ROUNDS = Number(process.env.XE_EMU_BENCH_ROUNDS ?? 9);
 
-function timeNs(fn: () => void): number {
+/** ns per iteration of `body(n)`. */
+function perOp(n: number, body: (n: number) => void): number {
   const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0);
+  body(n);
+  return Number(process.hrtime.bigint() - t0) / n;
 }
 
-/** Best of `rounds` runs of `n` iterations, in ns per iteration. */
-function measure(n: number, rounds: number, body: (n: number) => void): number {
-  body(Math.min(n, 2000));
-  let best = Infinity;
-  for (let r = 0; r < rounds; r++) best = Math.min(best, timeNs(() => body(n)) / n);
-  return best;
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Runs each case once per round, interleaved (after a warm-up); per-case samples in ns. */
+function rounds(cases: Record<string, (n: number) => void>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [name, body] of Object.entries(cases)) {
+    body(2000);
+    out[name] = [];
+  }
+  for (let r = 0; r < ROUNDS; r++) for (const [name, body] of Object.entries(cases)) out[name].push(perOp(N, body));
+  return out;
 }
 
 const dev = await createDevice();
@@ -32,46 +44,53 @@ const capArg = p.mem.alloc(16, 8);
 const getCap = IOCTL('DRM_IOCTL_GET_CAP');
 p.mem.write(capArg, pack('drm_get_cap', { capability: C('DRM_CAP_SYNCOBJ') }));
 
-const rawNs = measure(N, 5, (n) => p.rawPingPong(n));
-const sleepNs = measure(N / 10, 3, (n) => p.rawPingPong(n, false));
-const pidNs = measure(N, 5, (n) => {
-  for (let i = 0; i < n; i++) if (p.getpid() !== p.pid) throw new Error('getpid');
-});
-const capNs = measure(N, 5, (n) => {
-  for (let i = 0; i < n; i++) if (p.ioctl(fd, getCap, capArg) !== 0) throw new Error(`GET_CAP errno ${p.errno}`);
-});
-
 const createArg = p.mem.alloc(8, 8);
 const destroyArg = p.mem.alloc(8, 8);
 const syncCreate = IOCTL('DRM_IOCTL_SYNCOBJ_CREATE');
 const syncDestroy = IOCTL('DRM_IOCTL_SYNCOBJ_DESTROY');
-const syncNs = measure(N / 5, 3, (n) => {
-  for (let i = 0; i < n; i++) {
-    p.mem.writeU32(createArg, 0);
-    if (p.ioctl(fd, syncCreate, createArg) !== 0) throw new Error(`SYNCOBJ_CREATE errno ${p.errno}`);
-    p.mem.writeU32(destroyArg, p.mem.readU32(createArg));
-    if (p.ioctl(fd, syncDestroy, destroyArg) !== 0) throw new Error(`SYNCOBJ_DESTROY errno ${p.errno}`);
-  }
-});
 
 const queryId = C('DRM_XE_DEVICE_QUERY_ENGINES');
-const probe = __ioctl(p, fd, 'DRM_IOCTL_XE_DEVICE_QUERY', { query: queryId });
-const size = Number(probe.out.size);
+const size = Number(__ioctl(p, fd, 'DRM_IOCTL_XE_DEVICE_QUERY', { query: queryId }).out.size);
 const data = p.mem.alloc(size, 8);
 const qArg = p.mem.alloc(40, 8);
 p.mem.write(qArg, pack('drm_xe_device_query', { query: queryId, size, data }));
 const deviceQuery = IOCTL('DRM_IOCTL_XE_DEVICE_QUERY');
-const queryNs = measure(N / 5, 3, (n) => {
-  for (let i = 0; i < n; i++) if (p.ioctl(fd, deviceQuery, qArg) !== 0) throw new Error(`QUERY errno ${p.errno}`);
-});
 
+const check = (ok: boolean, what: string): void => {
+  if (!ok) throw new Error(`${what} failed: errno ${p.errno}`);
+};
+
+const s = rounds({
+  raw: (n) => p.rawPingPong(n),
+  getpid: (n) => {
+    for (let i = 0; i < n; i++) check(p.getpid() === p.pid, 'getpid');
+  },
+  getcap: (n) => {
+    for (let i = 0; i < n; i++) check(p.ioctl(fd, getCap, capArg) === 0, 'GET_CAP');
+  },
+  syncobj: (n) => {
+    for (let i = 0; i < n / 4; i++) {
+      p.mem.writeU32(createArg, 0);
+      check(p.ioctl(fd, syncCreate, createArg) === 0, 'SYNCOBJ_CREATE');
+      p.mem.writeU32(destroyArg, p.mem.readU32(createArg));
+      check(p.ioctl(fd, syncDestroy, destroyArg) === 0, 'SYNCOBJ_DESTROY');
+    }
+  },
+  query: (n) => {
+    for (let i = 0; i < n / 4; i++) check(p.ioctl(fd, deviceQuery, qArg) === 0, 'DEVICE_QUERY');
+  },
+});
+const sleepNs = perOp(N / 20, (n) => p.rawPingPong(n, false));
 await dev.close();
 
-const fmt = (ns: number): string => `${(ns / 1000).toFixed(2)} us`;
-console.log(`xe-emu bench (best of runs, ${N} round trips each)`);
-console.log(`  raw SAB ping-pong (same two threads) ${fmt(rawNs)} per round trip`);
-console.log(`  raw ping-pong, Atomics.wait only     ${fmt(sleepNs)}   (no spinning: GET_CAP is ${(capNs / sleepNs).toFixed(2)}x of it)`);
-console.log(`  getpid() system call                ${fmt(pidNs)}   ratio to raw ${(pidNs / rawNs).toFixed(2)}x (transport alone)`);
-console.log(`  DRM_IOCTL_GET_CAP round trip         ${fmt(capNs)}   ratio to raw ${(capNs / rawNs).toFixed(2)}x (target <= 2x)`);
-console.log(`  SYNCOBJ create+destroy pair          ${fmt(syncNs)}   ${Math.round(1e9 / syncNs)} pairs/s`);
-console.log(`  DEVICE_QUERY ENGINES (${size} bytes)     ${fmt(queryNs)}   ${Math.round(1e9 / queryNs)} queries/s`);
+const ratio = (name: string): number => median(s[name].map((v, i) => v / s.raw[i]));
+const us = (ns: number): string => `${(ns / 1000).toFixed(2)} us`;
+const syncNs = median(s.syncobj) * 4;
+const queryNs = median(s.query) * 4;
+console.log(`xe-emu bench: medians of ${ROUNDS} interleaved rounds of ${N} round trips`);
+console.log(`  raw SAB ping-pong (same two threads)  ${us(median(s.raw))} per round trip (spin, then Atomics.wait)`);
+console.log(`  getpid() system call                 ${us(median(s.getpid))}   ${ratio('getpid').toFixed(2)}x raw (transport alone)`);
+console.log(`  DRM_IOCTL_GET_CAP round trip          ${us(median(s.getcap))}   ${ratio('getcap').toFixed(2)}x raw (target <= 2x)`);
+console.log(`  SYNCOBJ create + destroy pair         ${us(syncNs)}   ${Math.round(1e9 / syncNs)} pairs/s`);
+console.log(`  DEVICE_QUERY ENGINES (${size} bytes)      ${us(queryNs)}   ${Math.round(1e9 / queryNs)} queries/s`);
+console.log(`  raw ping-pong, Atomics.wait only      ${us(sleepNs)} (context: a transport without spinning)`);

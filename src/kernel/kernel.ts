@@ -113,6 +113,14 @@ export class Kernel {
     throw new Errno(EAGAIN);
   }
 
+  /** Whether any slot has a posted request. */
+  hasRequest(): boolean {
+    for (const slot of this.activeSlots) {
+      if (Atomics.load(this.i32, this.word(slot, ch.CH_STATE)) === ch.ST_REQUEST) return true;
+    }
+    return false;
+  }
+
   /** Serves every slot with a posted request; returns how many were served. */
   serviceRequests(): number {
     let n = 0;
@@ -142,7 +150,7 @@ export class Kernel {
     this.i32[this.word(slot, ch.CH_RESULT)] = r.rc < 0 ? -1 : r.rc;
     this.i32[this.word(slot, ch.CH_ERRNO)] = r.rc < 0 ? -r.rc : 0;
     const base = (ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_RETS_BYTE) / 8;
-    (r.rets ?? []).forEach((v, i) => (this.i64[base + i] = v));
+    if (r.rets) for (let i = 0; i < r.rets.length; i++) this.i64[base + i] = r.rets[i];
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_DONE);
     if (Atomics.load(this.i32, this.word(slot, ch.CH_SLEEPING))) Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
   }

@@ -16,19 +16,21 @@ function run(boot: BootData): void {
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_RUNNING);
   Atomics.notify(ctl, ch.CTL_STATUS);
   while (!kernel.stopped) {
-    const bell = Atomics.load(ctl, ch.CTL_DOORBELL);
     const served = kernel.serviceRequests();
     if (kernel.dev.panicked) throw new Error('kernel panic (DEBUG.KERNEL_PANIC)');
     kernel.runWaits();
     if (served || kernel.stopped) continue;
+    // Spin on the slots themselves: a posted request is seen without a doorbell.
     let spins = ch.SPIN_ROUNDS;
-    while (spins-- > 0 && Atomics.load(ctl, ch.CTL_DOORBELL) === bell);
-    if (Atomics.load(ctl, ch.CTL_DOORBELL) !== bell) continue;
+    while (spins-- > 0 && !kernel.hasRequest());
+    if (kernel.hasRequest()) continue;
     Atomics.add(ctl, ch.CTL_HEARTBEAT, 1);
-    // Announce the sleep first; a ring after the flag is seen changes the doorbell, so the
-    // wait below returns at once.
+    // Announce the sleep, then look once more: a thread that posted before seeing the flag
+    // is found by this scan; one that sees the flag rings the doorbell, which changes it
+    // from `bell`, so the wait returns at once or is woken.
+    const bell = Atomics.load(ctl, ch.CTL_DOORBELL);
     Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 1);
-    Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(MAX_SLEEP_MS));
+    if (!kernel.hasRequest()) Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(MAX_SLEEP_MS));
     Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 0);
   }
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_STOPPED);

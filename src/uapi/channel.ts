@@ -4,7 +4,7 @@
  * too), so its layout lives here, not in src/kernel or src/userspace.
  *
  * Control block (one per device, Int32 words):
- *   DOORBELL  bumped by a user thread after posting a request; the kernel sleeps on it
+ *   DOORBELL  bumped by a user thread that posted a request while the kernel sleeps on it
  *   HEARTBEAT bumped by the kernel every loop turn, so waiters can tell a dead kernel
  *   STATUS    KERNEL_* below
  *   CHANNELS  channel slots, CHANNEL_BYTES each, follow the control words

@@ -73,8 +73,11 @@ export class Channel {
     const i32 = this.i32;
     i32[this.base / 4 + ch.CH_SYSCALL] = nr;
     Atomics.store(i32, this.stateIdx, ch.ST_REQUEST);
-    Atomics.add(i32, ch.CTL_DOORBELL, 1);
-    if (Atomics.load(i32, ch.CTL_KERNEL_SLEEPING)) Atomics.notify(i32, ch.CTL_DOORBELL, 1);
+    // A spinning kernel sees the slot; a sleeping one needs the doorbell.
+    if (Atomics.load(i32, ch.CTL_KERNEL_SLEEPING)) {
+      Atomics.add(i32, ch.CTL_DOORBELL, 1);
+      Atomics.notify(i32, ch.CTL_DOORBELL, 1);
+    }
     this.await();
     const st = Atomics.load(i32, this.stateIdx);
     Atomics.store(i32, this.stateIdx, ch.ST_IDLE);
