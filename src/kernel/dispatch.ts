@@ -113,6 +113,7 @@ export function drmIoctl(
     const file = fileAs(proc.file(fd), XeFile, ENOTTY);
     if (dev.wedged) return { done: true, rc: -ECANCELED };
     // _IOC fields, read without building an object (this is the hot path of every ioctl).
+    // A foreign type byte is -ENOTTY (upstream "drm: Return -ENOTTY for non-drm ioctls").
     if (((request >>> IOC.TYPESHIFT) & IOC.TYPEMASK) !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
     const entry = table.lookup((request >>> IOC.NRSHIFT) & IOC.NRMASK);
     if (!entry) return { done: true, rc: -EINVAL };
