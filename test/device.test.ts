@@ -62,6 +62,19 @@ t.test('dispatch: number ranges, type byte, sizes, copy-back (sync_exec.md 1.2)'
   t.equal(p.ioctl(fd, ioc('RW', 0x64, 0xfe, 16), a), -1, 'case 2: core nr 0xFE');
   t.equal(p.errno, errno.EINVAL);
 
+  t.equal(p.ioctl(fd, ioc('RW', 0x64, 0x0a, 8), a), -1, 'GEM_FLINK (no DRM_RENDER_ALLOW) on a render node');
+  t.equal(p.errno, errno.EACCES);
+  t.equal(p.ioctl(fd, ioc('RW', 0x64, 0xa0, 64), a), -1, 'a KMS ioctl on a render node');
+  t.equal(p.errno, errno.EACCES);
+  t.equal(p.ioctl(fd, ioc('RW', 0x64, 0x0a, 8), 0x10n), -1, 'the copy-in comes before the permission check');
+  t.equal(p.errno, errno.EFAULT);
+  t.equal(p.ioctl(fd, ioc('RW', 0x64, 0x03, 8), a), -1, 'a core slot without a handler');
+  t.equal(p.errno, errno.EINVAL);
+  const primary = p.open('primary');
+  t.equal(p.ioctl(primary, ioc('RW', 0x64, 0x0a, 8), a), -1, 'GEM_FLINK on the primary node: not served');
+  t.equal(p.errno, errno.EINVAL);
+  p.close(primary);
+
   t.equal(p.ioctl(fd, ioc('RW', 0x65, 0x0c, 16), a), -1, 'foreign type byte');
   t.equal(p.errno, errno.ENOTTY);
 

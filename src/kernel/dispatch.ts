@@ -7,7 +7,8 @@
 import { rebindView, structView, type Fields } from '../uapi/codec.js';
 import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../uapi/errno.js';
 import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../uapi/ioctl.js';
-import { C, IOCTL_LIST, type Ioctl } from '../uapi/uapi.js';
+import type { Layout } from '../uapi/layout.js';
+import { C, IOCTL_LIST } from '../uapi/uapi.js';
 import type { XeDevice } from './device.js';
 import { Errno } from './errno.js';
 import { fileAs } from './file.js';
@@ -53,12 +54,33 @@ export interface IoctlDef {
 export type DispatchResult = { done: true; rc: number } | { done: false; wait: Wait; finish: (rc: number) => number };
 
 interface Entry {
-  ioctl: Ioctl;
+  /** The argument struct as the kernel knows it (its size is the kernel's ksize floor). */
+  layout: Layout;
   handler: IoctlHandler;
   renderAllow: boolean;
-  /** Direction bits of the table's request number. */
+  /** Direction bits of the kernel's request number. */
   kdir: number;
 }
+
+/**
+ * Core slots of drm_ioctls[] (newest drm_ioctl.c) that xe-emu does not serve and that lack
+ * DRM_RENDER_ALLOW (legacy, master, auth and KMS ioctls). On a render node the permission
+ * check answers them with -EACCES after the copy-in, as upstream; elsewhere they are -EINVAL
+ * like a slot without a handler. Their arguments are taken as IOWR of the user's size.
+ */
+const CORE_NOT_RENDER_ALLOW: ReadonlyMap<number, string> = new Map([
+  [0x01, 'GET_UNIQUE'], [0x02, 'GET_MAGIC'], [0x05, 'GET_CLIENT'], [0x06, 'GET_STATS'], [0x07, 'SET_VERSION'],
+  [0x0a, 'GEM_FLINK'], [0x0b, 'GEM_OPEN'], [0x10, 'SET_UNIQUE'], [0x11, 'AUTH_MAGIC'], [0x12, 'BLOCK'],
+  [0x13, 'UNBLOCK'], [0x1e, 'SET_MASTER'], [0x1f, 'DROP_MASTER'], [0x27, 'ADD_DRAW'], [0x28, 'RM_DRAW'],
+  [0x2c, 'FINISH'], [0x3a, 'WAIT_VBLANK'], [0x3b, 'CRTC_GET_SEQUENCE'], [0x3c, 'CRTC_QUEUE_SEQUENCE'],
+  [0x3f, 'UPDATE_DRAW'],
+  ...Array.from({ length: 0xbe - 0xa0 + 1 }, (_, i): [number, string] => [0xa0 + i, 'MODE_*']),
+  [0xc6, 'MODE_CREATE_LEASE'], [0xc7, 'MODE_LIST_LESSEES'], [0xc8, 'MODE_GET_LEASE'], [0xc9, 'MODE_REVOKE_LEASE'],
+  [0xce, 'MODE_GETFB2'], [0xd0, 'MODE_CLOSEFB'],
+]);
+
+/** The layout of a slot whose argument xe-emu does not interpret. */
+const NO_ARGS: Layout = { name: 'unserved', size: 0, align: 1, members: [] };
 
 const DRM_COMMAND_BASE = C('DRM_COMMAND_BASE');
 const DRM_COMMAND_END = C('DRM_COMMAND_END');
@@ -75,15 +97,18 @@ export class IoctlTable {
     }
     const driverIoctls = IOCTL_LIST.filter((i) => isDriverNr(i.nr));
     this.driver = new Array(Math.max(0, ...driverIoctls.map((i) => i.nr - DRM_COMMAND_BASE + 1)));
-    this.core = new Array(Math.max(0, ...IOCTL_LIST.filter((i) => !isDriverNr(i.nr)).map((i) => i.nr + 1)));
+    this.core = [];
     for (const io of IOCTL_LIST) {
       const h = handlers.get(io.name);
       const table = isDriverNr(io.nr) ? this.driver : this.core;
       const idx = isDriverNr(io.nr) ? io.nr - DRM_COMMAND_BASE : io.nr;
       // A slot without a handler exists in the table but has no implementation: -EINVAL.
       table[idx] = h
-        ? { ioctl: io, handler: h.handler, renderAllow: h.renderAllow ?? true, kdir: iocDecode(io.request).dir }
+        ? { layout: io.layout, handler: h.handler, renderAllow: h.renderAllow ?? true, kdir: iocDecode(io.request).dir }
         : undefined;
+    }
+    for (const nr of CORE_NOT_RENDER_ALLOW.keys()) {
+      this.core[nr] ??= { layout: NO_ARGS, handler: () => -EINVAL, renderAllow: false, kdir: IOC.READ | IOC.WRITE };
     }
   }
 
@@ -142,7 +167,7 @@ function runEntry(
 ): DispatchResult {
   const inSize = userDir & entry.kdir & IOC.WRITE ? usize : 0;
   const outSize = userDir & entry.kdir & IOC.READ ? usize : 0;
-  const layout = entry.ioctl.layout;
+  const layout = entry.layout;
   const ksize = Math.max(inSize, outSize, layout.size);
   const um = proc.um;
   if (inSize) um.copyFromUser(argp, inSize, scratch);
