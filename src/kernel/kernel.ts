@@ -179,7 +179,7 @@ export class Kernel {
         return null;
       }
       case ch.SYS.OPEN:
-        return { rc: this.install(p, new XeFile(this.dev, a(0) === 1n ? 'primary' : 'render')) };
+        return { rc: p.installFd(new XeFile(this.dev, a(0) === 1n ? 'primary' : 'render')) };
       case ch.SYS.CLOSE:
         p.closeFd(Number(a(0)));
         return { rc: 0 };
@@ -204,11 +204,11 @@ export class Kernel {
       case ch.SYS.PROCESS_EXIT:
         return this.processExit(slot, p);
       case ch.SYS.EVENTFD:
-        return { rc: this.install(p, new EventFd(BigInt.asUintN(64, a(0)))) };
+        return { rc: p.installFd(new EventFd(BigInt.asUintN(64, a(0)))) };
       case ch.SYS.READ:
         return { rc: 0, rets: [fileAs(p.file(Number(a(0))), EventFd).take()] };
       case ch.SYS.DUP:
-        return { rc: this.install(p, p.file(Number(a(0))).get()) };
+        return { rc: p.installFd(p.file(Number(a(0))).get()) };
       case ch.SYS.DEBUG:
         return { rc: 0, rets: this.debug(p, a) };
       case ch.SYS.GETPID:
@@ -223,10 +223,6 @@ export class Kernel {
       default:
         return { rc: -EINVAL };
     }
-  }
-
-  private install(p: Process, f: XeFile | EventFd | ReturnType<typeof p.file>): number {
-    return p.installFd(f);
   }
 
   private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {
