@@ -3,9 +3,10 @@
  * point: the device and process interface, and the uAPI table's derived tools.
  */
 export { createDevice, Device, type DeviceOptions, type ProcessOptions } from './userspace/device.js';
+export type { ProfileName } from './hw/profile.js';
 export { attachThread, Process, type ThreadHandle } from './userspace/process.js';
 export { Segfault } from './userspace/mem.js';
-export { KernelError } from './userspace/channel.js';
+export { DeviceClosed, KernelError, ProcessExited } from './userspace/channel.js';
 export { CAP, DEBUG } from './uapi/channel.js';
 export * as errno from './uapi/errno.js';
 export { C, CB, IOCTL, CONSTANT_VALUES, IOCTL_LIST, STRUCT_LAYOUTS, layoutOf } from './uapi/uapi.js';

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap';
 import { C, CB, CAP, createDevice, DEBUG, errno, pack, packArray, type FieldsIn, type Process } from '../src/index.js';
 import { doIoctl } from '../src/userspace/igt.js';
 import { createRegions } from '../src/hw/memory.js';
-import { getProfile, type Profile } from '../src/hw/profile.js';
+import { getProfile, type Profile, type ProfileName } from '../src/hw/profile.js';
 import { XeDevice } from '../src/kernel/device.js';
 import type { IoctlCtx } from '../src/kernel/dispatch.js';
 import { EXEC_QUEUE_IOCTLS, hangReplaySize } from '../src/kernel/exec_queue.js';
@@ -44,7 +44,7 @@ interface Env {
   vm: number;
 }
 
-async function env(t: Test, profile = 'lnl', caps: number[] = []): Promise<Env> {
+async function env(t: Test, profile: ProfileName = 'lnl', caps: number[] = []): Promise<Env> {
   const dev = await createDevice({ profile, caps });
   t.teardown(() => dev.close());
   const p = dev.process;

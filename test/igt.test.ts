@@ -42,7 +42,7 @@ t.test('VM, BO, map, exec queues', async (t) => {
 });
 
 t.test('query helpers per profile', async (t) => {
-  for (const profile of ['lnl', 'bmg', 'dg2', 'tgl']) {
+  for (const profile of ['lnl', 'bmg', 'dg2', 'tgl'] as const) {
     const dev = await createDevice({ profile });
     const p = dev.process;
     const fd = p.open();

@@ -7,7 +7,7 @@ import { doIoctl, xe_query, xe_query_config } from '../src/userspace/igt.js';
 import { flatMembers } from '../src/uapi/layout.js';
 import { C, layoutOf } from '../src/uapi/uapi.js';
 import { createRegions } from '../src/hw/memory.js';
-import { getProfile, type Profile } from '../src/hw/profile.js';
+import { getProfile, type Profile, type ProfileName } from '../src/hw/profile.js';
 import { XeDevice } from '../src/kernel/device.js';
 import type { Process as KProcess } from '../src/kernel/process.js';
 import { QUERY_IOCTLS } from '../src/kernel/query.js';
@@ -144,7 +144,7 @@ interface Expect {
   oa: Array<[number, number, number, number[][]]>;
 }
 
-const E: Record<string, Expect> = {
+const E: Record<ProfileName, Expect> = {
   lnl: {
     sizes: { ENGINES: 200, MEM_REGIONS: 96, CONFIG: 48, GT_LIST: 200, HWCONFIG: 768, GT_TOPOLOGY: 160, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 200, PXP_STATUS: 8, EU_STALL: 136 },
     engines: [[0, 0, 0], [1, 0, 0], [4, 0, 0], [2, 0, 1], [2, 1, 1], [3, 0, 1]],
@@ -191,7 +191,7 @@ const E: Record<string, Expect> = {
   },
 };
 
-for (const [profile, x] of Object.entries(E)) {
+for (const [profile, x] of Object.entries(E) as Array<[ProfileName, Expect]>) {
   t.test(`${profile}: every query`, async (t) => {
     const dev = await createDevice({ profile });
     const p = dev.process;
@@ -494,7 +494,7 @@ t.test('UC_FW_VERSION: a HuC that is not running is ENODEV, nothing written (in-
 });
 
 t.test('PXP_STATUS probes fine then answers ENODEV on every profile', async (t) => {
-  for (const profile of ['lnl', 'tgl']) {
+  for (const profile of ['lnl', 'tgl'] as const) {
     const dev = await createDevice({ profile, ...SMALL });
     const p = dev.process;
     const fd = p.open();

@@ -118,7 +118,7 @@ t.test('cases 3-6: argument checks, nothing created on failure', async (t) => {
 });
 
 t.test('case 7: no fault mode without USM (TGL, DG2)', async (t) => {
-  for (const profile of ['tgl', 'dg2']) {
+  for (const profile of ['tgl', 'dg2'] as const) {
     const dev = await createDevice({ profile });
     const p = dev.process;
     const fd = p.open();

@@ -416,13 +416,17 @@ const tgl: Profile = {
 };
 
 /** Every profile by name. */
-export const PROFILES: Readonly<Record<string, Profile>> = { lnl, bmg, dg2, tgl };
+export const PROFILES = { lnl, bmg, dg2, tgl } as const satisfies Readonly<Record<string, Profile>>;
 
-/** Looks a profile up by name; throws for an unknown one. */
+/** The name of a device profile: 'lnl', 'bmg', 'dg2' or 'tgl'. */
+export type ProfileName = keyof typeof PROFILES;
+
+/** Looks a profile up by name; throws for an unknown one (own keys only: not 'toString'). */
 export function getProfile(name: string): Profile {
-  const p = PROFILES[name];
-  if (!p) throw new Error(`unknown device profile '${name}' (known: ${Object.keys(PROFILES).join(', ')})`);
-  return p;
+  if (!Object.hasOwn(PROFILES, name)) {
+    throw new Error(`unknown device profile '${name}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  }
+  return PROFILES[name as ProfileName];
 }
 
 /** GRAPHICS_VERx100, e.g. 2004 for 20.04. */

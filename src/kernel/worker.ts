@@ -7,6 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ch from '../uapi/channel.js';
 import { Kernel, type BootData } from './kernel.js';
 
+/** The panic a DEBUG.KERNEL_PANIC call asks for (not a crash). */
+class DeliberatePanic extends Error {}
+
 /** Longest sleep, so the heartbeat keeps moving while idle. */
 const MAX_SLEEP_MS = 250;
 
@@ -17,7 +20,7 @@ function run(boot: BootData): void {
   Atomics.notify(ctl, ch.CTL_STATUS);
   while (!kernel.stopped) {
     const served = kernel.serviceRequests();
-    if (kernel.dev.panicked) throw new Error('kernel panic (DEBUG.KERNEL_PANIC)');
+    if (kernel.dev.panicked) throw new DeliberatePanic('kernel panic (DEBUG.KERNEL_PANIC)');
     kernel.runWaits();
     if (served || kernel.stopped) continue;
     // Spin on the slots themselves: a posted request is seen without a doorbell.
@@ -42,7 +45,9 @@ function die(boot: BootData, e: unknown): void {
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_DEAD);
   for (let s = 0; s < ch.MAX_CHANNELS; s++) Atomics.notify(ctl, (ch.CTL_BYTES + s * ch.CHANNEL_BYTES) / 4 + ch.CH_STATE);
   Atomics.notify(ctl, ch.CTL_STATUS);
-  console.error('xe-emu kernel died:', e);
+  // A panic asked for by DEBUG.KERNEL_PANIC gets one line; a real crash keeps its stack.
+  if (e instanceof DeliberatePanic) console.error(`xe-emu kernel: ${e.message}`);
+  else console.error('xe-emu kernel died:', e);
 }
 
 const boot = workerData as BootData;

@@ -23,6 +23,22 @@ export class KernelError extends Error {
   override readonly name = 'KernelError';
 }
 
+/** Thrown by any call on a device after `dev.close()`: its kernel has stopped. */
+export class DeviceClosed extends Error {
+  override readonly name = 'DeviceClosed';
+  constructor() {
+    super('xe-emu device is closed (dev.close() was called)');
+  }
+}
+
+/** Thrown by any call on a process after it exited (`p.exit()`). */
+export class ProcessExited extends Error {
+  override readonly name = 'ProcessExited';
+  constructor(readonly pid: number) {
+    super(`xe-emu process ${pid} has exited`);
+  }
+}
+
 /** One user thread's channel. */
 export class Channel {
   private readonly i32: Int32Array;
@@ -33,6 +49,8 @@ export class Channel {
   private readonly argWord: number;
   private readonly sleepIdx: number;
   private readonly base: number;
+  /** Set when this channel's process exited: later calls fail at once. */
+  private exitedPid = 0;
 
   constructor(
     readonly control: SharedArrayBuffer,
@@ -69,7 +87,20 @@ export class Channel {
     return this.post(ch.SYS.IOCTL);
   }
 
+  /** Marks the channel dead after its process exited (see ProcessExited). */
+  markExited(pid: number): void {
+    this.exitedPid = pid;
+  }
+
+  /** Throws the named error of a kernel or process that can no longer answer. */
+  private checkAlive(status = Atomics.load(this.i32, ch.CTL_STATUS)): void {
+    if (this.exitedPid) throw new ProcessExited(this.exitedPid);
+    if (status === ch.KERNEL_STOPPED) throw new DeviceClosed();
+    if (status === ch.KERNEL_DEAD) throw new KernelError('xe-emu kernel worker died');
+  }
+
   private post(nr: number): SysReturn {
+    this.checkAlive();
     const i32 = this.i32;
     i32[this.base / 4 + ch.CH_SYSCALL] = nr;
     Atomics.store(i32, this.stateIdx, ch.ST_REQUEST);
@@ -95,9 +126,12 @@ export class Channel {
     let beat = Atomics.load(this.i32, ch.CTL_HEARTBEAT);
     let lastBeat = Date.now();
     while (!this.done()) {
-      if (Atomics.load(this.i32, ch.CTL_STATUS) === ch.KERNEL_DEAD) throw new KernelError('xe-emu kernel worker died');
+      // Status before state: the kernel answers before it stops, so a stop seen here means
+      // an answer posted before it is seen below.
+      const status = Atomics.load(this.i32, ch.CTL_STATUS);
       const st = Atomics.load(this.i32, this.stateIdx);
       if (st === ch.ST_DONE || st === ch.ST_KERNEL_BUG) return;
+      this.checkAlive(status);
       // Announce the sleep first; a completion after the flag is seen changes STATE, so the
       // wait below returns at once.
       Atomics.store(this.i32, this.sleepIdx, 1);

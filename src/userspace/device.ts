@@ -6,14 +6,15 @@
 import { Worker } from 'node:worker_threads';
 import { CpuPageTable } from '../hw/cpu_mmu.js';
 import { createRegions } from '../hw/memory.js';
-import { getProfile, type Profile } from '../hw/profile.js';
+import { getProfile, type Profile, type ProfileName } from '../hw/profile.js';
 import * as ch from '../uapi/channel.js';
+import { DeviceClosed } from './channel.js';
 import { Process, type ThreadHandle } from './process.js';
 
 /** Options of createDevice. */
 export interface DeviceOptions {
-  /** Platform profile: 'lnl' (default), 'bmg', 'dg2', 'tgl'. */
-  profile?: string;
+  /** Platform profile: 'lnl' (default), 'bmg', 'dg2', 'tgl'. Another name throws, listing these. */
+  profile?: ProfileName;
   /** System memory pool size in bytes (default: the profile's). */
   sysmem?: number;
   /** VRAM size per tile in bytes (default: the profile's; ignored on integrated parts). */
@@ -37,6 +38,7 @@ function capMask(caps: number[] = []): bigint {
 export class Device {
   /** The default process (pid 1), usable from the thread that created the device. */
   readonly process: Process;
+  private closed = false;
 
   constructor(
     readonly profile: Profile,
@@ -49,14 +51,20 @@ export class Device {
 
   /** A new process with its own address space, fd table and handles. */
   createProcess(opts: ProcessOptions = {}): Process {
+    if (this.closed) throw new DeviceClosed();
     const ptSab = CpuPageTable.allocate();
     this.worker.postMessage({ ptSab });
     const r = this.process.rawSyscall(ch.SYS.PROCESS_CREATE, capMask(opts.caps));
     return new Process({ ...this.base, ptSab, pid: Number(r[0]), slot: Number(r[1]) });
   }
 
-  /** Stops the kernel and waits for its thread to end. */
+  /**
+   * Stops the kernel and waits for its thread to end. Every later call on the device or
+   * its processes throws DeviceClosed; closing again does nothing.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     // The worker is unref'd so that a forgotten close never keeps a program alive; while we
     // wait for it to end it must keep the event loop alive.
     this.worker.ref();

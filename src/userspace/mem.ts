@@ -6,6 +6,7 @@
 import { AddressSpace, PageFault } from '../hw/cpu_mmu.js';
 import { SYS } from '../uapi/channel.js';
 import type { Channel } from './channel.js';
+import { assertBigint } from './check.js';
 
 /** A user-space access to an unmapped (or read-only) address. */
 export class Segfault extends Error {
@@ -31,8 +32,14 @@ export class UserMem {
     private readonly chan: Channel,
   ) {}
 
-  /** malloc: a bigint address of `size` zeroed bytes, aligned to `align` (default 16). */
+  /**
+   * malloc: a bigint address of `size` zeroed bytes, aligned to `align` (default 16).
+   * Unlike C's malloc(0), a size of 0 (or a negative or fractional size) throws a
+   * RangeError: in a JS program it is always a bug, and a pointer to no bytes would only
+   * hide it.
+   */
   alloc(size: number, align = 0): bigint {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`mem.alloc: size must be a positive integer, got ${size}`);
     const r = this.chan.call(SYS.MALLOC, BigInt(size), BigInt(align));
     if (r.result < 0) throw new RangeError(`alloc(${size}, ${align}) failed: errno ${r.errno}`);
     return BigInt.asUintN(64, r.rets[0]);
@@ -40,17 +47,20 @@ export class UserMem {
 
   /** free: returns memory from alloc. */
   free(addr: bigint): void {
+    assertBigint('mem.free addr', addr);
     const r = this.chan.call(SYS.FREE, addr);
     if (r.result < 0) throw new RangeError(`free(0x${addr.toString(16)}): not an allocated block`);
   }
 
   /** Copies `n` bytes out of user memory. */
   read(addr: bigint, n: number): Uint8Array {
+    assertBigint('mem.read addr', addr);
     return guard(() => this.as.read(addr, n));
   }
 
   /** Copies bytes into user memory. */
   write(addr: bigint, bytes: Uint8Array): void {
+    assertBigint('mem.write addr', addr);
     guard(() => this.as.write(addr, bytes));
   }
 
@@ -69,11 +79,14 @@ export class UserMem {
 
   /** Little-endian u64 load. */
   readU64(addr: bigint): bigint {
+    assertBigint('mem.readU64 addr', addr);
     return guard(() => this.as.readU64(addr));
   }
 
   /** Little-endian u64 store. */
   writeU64(addr: bigint, v: bigint): void {
+    assertBigint('mem.writeU64 addr', addr);
+    assertBigint('mem.writeU64 value', v);
     guard(() => this.as.writeU64(addr, v));
   }
 }

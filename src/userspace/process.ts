@@ -7,6 +7,7 @@ import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
 import { CTL_PING, DEBUG, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
 import { Channel } from './channel.js';
+import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
 
 /** Everything a thread needs to issue calls in a process; can be posted to another worker thread. */
@@ -69,6 +70,7 @@ export class Process {
 
   /** ioctl(fd, request, argp): 0, or -1 with errno. */
   ioctl(fd: number, request: number, argp: bigint): number {
+    assertBigint('ioctl argp', argp);
     const r = this.chan.callIoctl(fd, request, argp);
     if (r.result < 0) {
       this.errno = r.errno;
@@ -79,6 +81,7 @@ export class Process {
 
   /** Maps `length` bytes of fd at `offset` (a BO's fake offset); returns the address, or -1n with errno. */
   mmap(length: number | bigint, fd: number, offset: bigint): bigint {
+    assertBigint('mmap offset', offset);
     return this.sys64(SYS.MMAP, BigInt(length), 3n, BigInt(fd), offset);
   }
 
@@ -89,6 +92,7 @@ export class Process {
 
   /** Unmaps pages. */
   munmap(addr: bigint, length: number | bigint): number {
+    assertBigint('munmap addr', addr);
     return this.sys(SYS.MUNMAP, addr, BigInt(length));
   }
 
@@ -112,6 +116,15 @@ export class Process {
     const slot = this.sys64(SYS.THREAD_CREATE);
     if (slot < 0n) throw new Error(`thread_create failed: errno ${this.errno}`);
     return { ...this.handle, slot: Number(slot) };
+  }
+
+  /**
+   * exit(): closes every fd of the process and releases it. Later calls through this
+   * Process object throw ProcessExited.
+   */
+  exit(): void {
+    this.sys(SYS.PROCESS_EXIT);
+    this.chan.markExited(this.pid);
   }
 
   /** Ends this thread's use of its channel (from an attached thread, when it is done). */
