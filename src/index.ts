@@ -13,3 +13,4 @@ export { C, CB, IOCTL, CONSTANT_VALUES, IOCTL_LIST, STRUCT_LAYOUTS, layoutOf } f
 export { decode, encode, pack, decodeArray, packArray, type Fields, type FieldsIn } from './uapi/codec.js';
 export { formatIoctl, formatStruct } from './uapi/format.js';
 export * as igt from './userspace/igt.js';
+export * as libdrm from './userspace/libdrm.js';

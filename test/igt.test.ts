@@ -14,9 +14,9 @@ t.test('VM, BO, map, exec queues', async (t) => {
   t.equal(igt.__xe_vm_create(p, fd, 0x80), -errno.EINVAL, '__xe_vm_create returns -EINVAL');
   t.equal(igt.xe_vm_create(p, fd, 0), 2, 'no id consumed by the failed create');
 
-  const bo = igt.xe_bo_create(p, fd, 0, 0x10000, igt.system_memory());
+  const bo = igt.xe_bo_create(p, fd, 0, 0x10000, igt.system_memory(p, fd));
   t.equal(bo, 1);
-  t.equal(igt.__xe_bo_create(p, fd, 0, 4097, igt.system_memory()), -errno.EINVAL);
+  t.equal(igt.__xe_bo_create(p, fd, 0, 4097, igt.system_memory(p, fd)), -errno.EINVAL);
   const map = igt.xe_bo_map(p, fd, bo, 0x10000);
   p.mem.writeU64(map + 0x8000n, 0xfeedn);
   const map2 = igt.xe_bo_map(p, fd, bo, 0x10000);

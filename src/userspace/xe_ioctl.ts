@@ -1,0 +1,177 @@
+/**
+ * IGT's lib/xe/xe_ioctl.c helpers (and the core DRM ones of lib/ioctl_wrappers.c), named as
+ * IGT names them. `__name` returns a negative errno on failure (and the new id, or 0, on
+ * success); `name` throws IgtError, whose message names the ioctl and the errno.
+ */
+import { pack } from '../uapi/codec.js';
+import { C, layoutOf } from '../uapi/uapi.js';
+import { __ioctl, IgtError, unwrap } from './igt_core.js';
+import type { Process } from './process.js';
+
+/** VM_CREATE; returns the vm id or -errno. */
+export function __xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): number {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_XE_VM_CREATE', { flags, extensions: ext });
+  return r.err || Number(r.out.vm_id);
+}
+
+/** VM_CREATE; returns the vm id. */
+export function xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): number {
+  return unwrap('xe_vm_create', 'DRM_IOCTL_XE_VM_CREATE', __xe_vm_create(p, fd, flags, ext));
+}
+
+/** VM_DESTROY; 0 or -errno. */
+export function __xe_vm_destroy(p: Process, fd: number, vm: number): number {
+  return __ioctl(p, fd, 'DRM_IOCTL_XE_VM_DESTROY', { vm_id: vm }).err;
+}
+
+/** VM_DESTROY. */
+export function xe_vm_destroy(p: Process, fd: number, vm: number): void {
+  unwrap('xe_vm_destroy', 'DRM_IOCTL_XE_VM_DESTROY', __xe_vm_destroy(p, fd, vm));
+}
+
+/** The CPU caching IGT picks: WC for VRAM placements or scanout, else WB. */
+export function __xe_bo_cpu_caching(placement: number, flags: number): number {
+  return placement & ~1 || flags & C('DRM_XE_GEM_CREATE_FLAG_SCANOUT')
+    ? C('DRM_XE_GEM_CPU_CACHING_WC')
+    : C('DRM_XE_GEM_CPU_CACHING_WB');
+}
+
+/** GEM_CREATE with an explicit cpu_caching; returns the handle or -errno. */
+export function __xe_bo_create_caching(
+  p: Process, fd: number, vm: number, size: number | bigint, placement: number, flags: number, cpuCaching: number,
+): number {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_XE_GEM_CREATE', {
+    size: BigInt(size), placement, flags, vm_id: vm, cpu_caching: cpuCaching,
+  });
+  return r.err || Number(r.out.handle);
+}
+
+/** GEM_CREATE; returns the handle or -errno. */
+export function __xe_bo_create(p: Process, fd: number, vm: number, size: number | bigint, placement: number, flags = 0): number {
+  return __xe_bo_create_caching(p, fd, vm, size, placement, flags, __xe_bo_cpu_caching(placement, flags));
+}
+
+/** GEM_CREATE; returns the handle. */
+export function xe_bo_create(p: Process, fd: number, vm: number, size: number | bigint, placement: number, flags = 0): number {
+  return unwrap('xe_bo_create', 'DRM_IOCTL_XE_GEM_CREATE', __xe_bo_create(p, fd, vm, size, placement, flags));
+}
+
+/** GEM_MMAP_OFFSET; returns the fake offset. */
+export function xe_bo_mmap_offset(p: Process, fd: number, bo: number): bigint {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle: bo });
+  if (r.err) throw new IgtError('xe_bo_mmap_offset', -r.err, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET');
+  return r.out.offset as bigint;
+}
+
+/** Maps a BO into the process; returns the CPU address. */
+export function xe_bo_map(p: Process, fd: number, bo: number, size: number | bigint): bigint {
+  const addr = p.mmap(size, fd, xe_bo_mmap_offset(p, fd, bo));
+  if (addr < 0n) throw new IgtError('xe_bo_map', p.errno, 'mmap');
+  return addr;
+}
+
+/** GEM_CLOSE; 0 or -errno. */
+export function __gem_close(p: Process, fd: number, handle: number): number {
+  return __ioctl(p, fd, 'DRM_IOCTL_GEM_CLOSE', { handle }).err;
+}
+
+/** GEM_CLOSE. */
+export function gem_close(p: Process, fd: number, handle: number): void {
+  unwrap('gem_close', 'DRM_IOCTL_GEM_CLOSE', __gem_close(p, fd, handle));
+}
+
+/** One engine placement (drm_xe_engine_class_instance). */
+export interface EngineInstance {
+  engine_class: number;
+  engine_instance: number;
+  gt_id: number;
+}
+
+/** EXEC_QUEUE_CREATE with width 1 on one placement; returns the queue id or -errno. */
+export function __xe_exec_queue_create(p: Process, fd: number, vm: number, eci: EngineInstance, ext = 0n): number {
+  const inst = p.mem.alloc(layoutOf('drm_xe_engine_class_instance').size, 8);
+  try {
+    p.mem.write(inst, pack('drm_xe_engine_class_instance', { ...eci }));
+    const r = __ioctl(p, fd, 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', {
+      extensions: ext, width: 1, num_placements: 1, vm_id: vm, instances: inst,
+    });
+    return r.err || Number(r.out.exec_queue_id);
+  } finally {
+    p.mem.free(inst);
+  }
+}
+
+/** EXEC_QUEUE_CREATE; returns the queue id. */
+export function xe_exec_queue_create(p: Process, fd: number, vm: number, eci: EngineInstance, ext = 0n): number {
+  return unwrap('xe_exec_queue_create', 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', __xe_exec_queue_create(p, fd, vm, eci, ext));
+}
+
+/** A VM_BIND queue on `vm`; returns its id. */
+export function xe_bind_exec_queue_create(p: Process, fd: number, vm: number, ext = 0n): number {
+  const eci = { engine_class: C('DRM_XE_ENGINE_CLASS_VM_BIND'), engine_instance: 0, gt_id: 0 };
+  return xe_exec_queue_create(p, fd, vm, eci, ext);
+}
+
+/** EXEC_QUEUE_DESTROY; 0 or -errno. */
+export function __xe_exec_queue_destroy(p: Process, fd: number, id: number): number {
+  return __ioctl(p, fd, 'DRM_IOCTL_XE_EXEC_QUEUE_DESTROY', { exec_queue_id: id }).err;
+}
+
+/** EXEC_QUEUE_DESTROY. */
+export function xe_exec_queue_destroy(p: Process, fd: number, id: number): void {
+  unwrap('xe_exec_queue_destroy', 'DRM_IOCTL_XE_EXEC_QUEUE_DESTROY', __xe_exec_queue_destroy(p, fd, id));
+}
+
+/** WAIT_USER_FENCE (op EQ, full mask) with a relative timeout; 0 or -errno, and the timeout read back. */
+export function __xe_wait_ufence(
+  p: Process, fd: number, addr: bigint, value: bigint, execQueue = 0, timeoutNs = -1n,
+): { err: number; timeout: bigint } {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_XE_WAIT_USER_FENCE', {
+    addr, op: C('DRM_XE_UFENCE_WAIT_OP_EQ'), value, mask: C_U64_MAX, timeout: timeoutNs, exec_queue_id: execQueue,
+  });
+  return { err: r.err, timeout: r.out.timeout as bigint };
+}
+
+/** WAIT_USER_FENCE; returns the remaining timeout, throws on error (incl. ETIME). */
+export function xe_wait_ufence(p: Process, fd: number, addr: bigint, value: bigint, execQueue = 0, timeoutNs = -1n): bigint {
+  const r = __xe_wait_ufence(p, fd, addr, value, execQueue, timeoutNs);
+  unwrap('xe_wait_ufence', 'DRM_IOCTL_XE_WAIT_USER_FENCE', r.err);
+  return r.timeout;
+}
+
+const C_U64_MAX = (1n << 64n) - 1n;
+
+/** GET_CAP; the value, throws on error. */
+export function drm_get_cap(p: Process, fd: number, capability: number): bigint {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_GET_CAP', { capability });
+  unwrap('drm_get_cap', 'DRM_IOCTL_GET_CAP', r.err);
+  return r.out.value as bigint;
+}
+
+/** PRIME_HANDLE_TO_FD of a BO with `flags` (DRM_CLOEXEC, DRM_RDWR); the dma-buf fd or -errno. */
+export function __prime_handle_to_fd(p: Process, fd: number, handle: number, flags: number): number {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle, flags, fd: -1 });
+  return r.err || Number(r.out.fd);
+}
+
+/** PRIME_HANDLE_TO_FD with DRM_CLOEXEC; the dma-buf fd. */
+export function prime_handle_to_fd(p: Process, fd: number, handle: number): number {
+  return unwrap('prime_handle_to_fd', 'DRM_IOCTL_PRIME_HANDLE_TO_FD', __prime_handle_to_fd(p, fd, handle, C('DRM_CLOEXEC')));
+}
+
+/** PRIME_HANDLE_TO_FD with DRM_CLOEXEC | DRM_RDWR (for a writable mapping); the dma-buf fd, or -1. */
+export function prime_handle_to_fd_for_mmap(p: Process, fd: number, handle: number): number {
+  const r = __prime_handle_to_fd(p, fd, handle, C('DRM_CLOEXEC') | C('DRM_RDWR'));
+  return r < 0 ? -1 : r;
+}
+
+/** PRIME_FD_TO_HANDLE; the BO handle, or -errno. */
+export function __prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): number {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_PRIME_FD_TO_HANDLE', { fd: dmaBufFd });
+  return r.err || Number(r.out.handle);
+}
+
+/** PRIME_FD_TO_HANDLE; the BO handle. */
+export function prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): number {
+  return unwrap('prime_fd_to_handle', 'DRM_IOCTL_PRIME_FD_TO_HANDLE', __prime_fd_to_handle(p, fd, dmaBufFd));
+}
