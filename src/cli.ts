@@ -1,85 +1,75 @@
 #!/usr/bin/env node
 /**
- * xe-emu command line: a thin dispatcher. Each subcommand is one entry of COMMANDS that
- * parses its own arguments and returns the exit code; the work lives in the library.
+ * xe-emu command line. commander parses the arguments: one subcommand per `program.command`
+ * (later issues add more the same way); the work lives in the library. Usage errors go to
+ * stderr with exit status 2; `--help` and `--version` print to stdout and exit 0.
  */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { abiCheck, abiJson, formatAbiReport } from './uapi/abi.js';
 
-/** A subcommand: one-line usage and a runner returning the exit code. */
-interface Command {
-  usage: string[];
-  run(args: string[]): number | Promise<number>;
+/** Exit status of a usage error (as getopt-based tools use). */
+const USAGE = 2;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
-class UsageError extends Error {}
+function abi(opts: { json?: boolean; check?: string; strict?: boolean }, cmd: Command): void {
+  if (Boolean(opts.json) === (opts.check !== undefined)) {
+    cmd.error('error: give exactly one of --json or --check <xe_drm.h>', { exitCode: USAGE });
+  }
+  if (opts.json) {
+    if (opts.strict) cmd.error('error: --strict goes with --check', { exitCode: USAGE });
+    // One line per member: [offset, size] pairs stay on one line.
+    const text = JSON.stringify(abiJson(), null, 2).replace(/\[\s+(-?\d+),\s+(-?\d+)\s+\]/g, '[$1, $2]');
+    process.stdout.write(`${text}\n`);
+    return;
+  }
+  const report = abiCheck(opts.check as string, { strict: opts.strict });
+  process.stdout.write(`${formatAbiReport(report)}\n`);
+  process.exitCode = report.ok ? 0 : 1;
+}
 
-const COMMANDS: Record<string, Command> = {
-  abi: {
-    usage: [
-      'abi --json                          print every struct layout and constant of the uAPI table as JSON',
-      'abi --check <xe_drm.h> [--strict]   compile the table against a real header and compare;',
-      '                                    exit 1 on a mismatch (with --strict also on items the',
-      '                                    header lacks or reserved space it reuses). CC picks the compiler',
-    ],
-    run(args) {
-      let json = false;
-      let strict = false;
-      let header: string | undefined;
-      for (let i = 0; i < args.length; i++) {
-        const a = args[i];
-        if (a === '--json') json = true;
-        else if (a === '--strict') strict = true;
-        else if (a === '--check') {
-          header = args[++i];
-          if (header === undefined) throw new UsageError('--check needs the path of an xe_drm.h');
-        } else throw new UsageError(`abi: unknown argument ${a}`);
-      }
-      if (json === (header !== undefined)) throw new UsageError('abi: give exactly one of --json or --check <xe_drm.h>');
-      if (json) {
-        if (strict) throw new UsageError('abi: --strict goes with --check');
-        // One line per member: [offset, size] pairs stay on one line.
-        const text = JSON.stringify(abiJson(), null, 2).replace(/\[\s+(-?\d+),\s+(-?\d+)\s+\]/g, '[$1, $2]');
-        process.stdout.write(`${text}\n`);
-        return 0;
-      }
-      const report = abiCheck(header as string, { strict });
-      process.stdout.write(`${formatAbiReport(report)}\n`);
-      return report.ok ? 0 : 1;
-    },
-  },
-};
-
-function help(): string {
-  const lines = ['usage: xe-emu <command> [options]', '', 'commands:'];
-  for (const c of Object.values(COMMANDS)) for (const u of c.usage) lines.push(`  ${u}`);
-  lines.push('  --help                              this text');
-  return lines.join('\n');
+/** The program: global options and every subcommand. */
+function program(): Command {
+  const prog = new Command('xe-emu')
+    .description("Emulator of the Linux Intel Xe GPU driver's binary uAPI")
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  prog
+    .command('abi')
+    .description('the uAPI table: dump it as JSON, or check it against a real xe_drm.h')
+    .option('--json', 'print every struct layout and constant of the uAPI table as JSON')
+    .option('--check <xe_drm.h>', 'compile the table against this header (CC picks the compiler) and compare; exit 1 on a mismatch')
+    .option('--strict', 'with --check: also fail on items the header lacks or reserved space it reuses')
+    .addHelpText('after', '\nexample:\n  xe-emu abi --check "$(scripts/fetch-kernel-header.sh)"')
+    .exitOverride()
+    .action(abi);
+  return prog;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${help()}\n`);
-    return name === undefined ? 2 : 0;
-  }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
-    process.stderr.write(`xe-emu: unknown command ${name}\n${help()}\n`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${cmd.usage.map((u) => `xe-emu ${u}`).join('\n')}\n`);
-    return 0;
+  const prog = program();
+  if (argv.length === 0) {
+    process.stderr.write(prog.helpInformation());
+    return USAGE;
   }
   try {
-    return await cmd.run(rest);
+    await prog.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`xe-emu: ${e.message}\n${help()}\n`);
-      return 2;
+    // A command that could not run (an unreadable header, no C compiler) exits 2 as well;
+    // 1 stays the answer "the check found a mismatch".
+    if (!(e instanceof CommanderError)) {
+      process.stderr.write(`xe-emu: ${e instanceof Error ? e.message : String(e)}\n`);
+      return USAGE;
     }
-    process.stderr.write(`xe-emu ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+    // --help and --version end with exit code 0; parse errors are usage errors.
+    return e.exitCode === 0 ? 0 : USAGE;
   }
 }
 
