@@ -9,8 +9,13 @@ export { Segfault } from './userspace/mem.js';
 export { DeviceClosed, KernelError, ProcessExited } from './userspace/channel.js';
 export { CAP, DEBUG } from './uapi/channel.js';
 export * as errno from './uapi/errno.js';
+export { errnoName, ERRNO, type ErrnoName } from './uapi/errno.js';
 export { C, CB, IOCTL, CONSTANT_VALUES, IOCTL_LIST, STRUCT_LAYOUTS, layoutOf } from './uapi/uapi.js';
-export { decode, encode, pack, decodeArray, packArray, type Fields, type FieldsIn } from './uapi/codec.js';
+export {
+  decode, encode, pack, decodeArray, decodeRecords, packArray, PackError, BufferError,
+  type Fields, type FieldsIn, type Value, type ValueIn,
+} from './uapi/codec.js';
+export type { ConstName, IoctlName, IoctlStruct, RuntimeName, StructIn, StructName, StructOut } from './uapi/typed.js';
 export { formatIoctl, formatStruct } from './uapi/format.js';
 export * as igt from './userspace/igt.js';
 export * as libdrm from './userspace/libdrm.js';

@@ -147,7 +147,10 @@ t.test('generic printing: arrays of structs, chars, signed, named groups, flex',
     '{delta=-5, neg_hex=-0x10, label="xe", caps=[{capability=SYNCOBJ, value=1}, {capability=SYNCOBJ_TIMELINE, value=0}], ' +
       'half={lo=1, hi=0xff}, alias={a=4}, x=6}',
   );
-  t.throws(() => formatLayout(l, new Uint8Array(4)), RangeError);
+  t.throws(() => formatLayout(l, new Uint8Array(4)), {
+    name: 'BufferError',
+    message: 'fmt_misc: needs 64 bytes at offset 0, buffer has 4',
+  });
 });
 
 t.test('every struct formats from zeroed and patterned bytes', async (t) => {

@@ -72,5 +72,6 @@ t.test('request numbers match the spec table', async (t) => {
   for (const [name, req] of Object.entries(KNOWN)) {
     t.equal(IOCTL_BY_NAME.get(name)?.request, req, `${name} = 0x${req.toString(16)}`);
   }
-  t.throws(() => IOCTL('DRM_IOCTL_NO_SUCH'));
+  const misspelt: string = 'DRM_IOCTL_NO_SUCH';
+  t.throws(() => IOCTL(misspelt), /unknown ioctl DRM_IOCTL_NO_SUCH/);
 });

@@ -336,7 +336,7 @@ t.test('a bad data pointer: EFAULT, but ENOSPC for MEM_REGIONS', async (t) => {
   p.mem.write(start, new Uint8Array(80).fill(0xa5));
   const r = query(p, fd, Q.GT_TOPOLOGY, size, start);
   t.same([r.rc, r.errno], [-1, errno.EFAULT], 'GT_TOPOLOGY crossing into a hole -> EFAULT');
-  t.equal(decode('drm_xe_query_topology_mask', p.mem.read(start, 8)).type, C('DRM_XE_TOPO_DSS_GEOMETRY'), 'items before the fault are written');
+  t.equal(decode('drm_xe_query_topology_mask', p.mem.read(start, 80)).type, C('DRM_XE_TOPO_DSS_GEOMETRY'), 'items before the fault are written');
   await dev.close();
 });
 

@@ -100,7 +100,7 @@ t.test('cases 3-6: argument checks, nothing created on failure', async (t) => {
   t.equal(vmCreate(p, fd, { extensions: 0x1000n }).errno, errno.EINVAL, 'case 3: extensions');
   t.equal(vmCreate(p, fd, { flags: 0x8 }).errno, errno.EINVAL, 'case 4: flags 0x8 (NO_VM_OVERCOMMIT without FAULT_MODE)');
   t.equal(vmCreate(p, fd, { flags: 0x10 }).errno, errno.EINVAL, 'unknown flag bit');
-  t.equal(vmCreate(p, fd, { flags: 1 << 31 }).errno, errno.EINVAL, 'unknown high flag bit');
+  t.equal(vmCreate(p, fd, { flags: 0x8000_0000 }).errno, errno.EINVAL, 'unknown high flag bit');
   t.equal(vmCreate(p, fd, { reserved: [0n, 1n] }).errno, errno.EINVAL, 'case 5: reserved[1]');
   t.equal(vmCreate(p, fd, { reserved: [1n, 0n] }).errno, errno.EINVAL, 'reserved[0]');
   t.equal(vmCreate(p, fd, { flags: FAULT }).errno, errno.EINVAL, 'case 6: FAULT_MODE without LR_MODE');

@@ -11,7 +11,8 @@
  * - Display.flags: known bits by short name joined with `|`, leftover bits in hex
  *   (`READONLY|0x100`); 0 prints `0`.
  * - Display.hex: `0x…` (0 prints `0`); everything else in decimal (signed types signed).
- * - Flexible array members are not part of the fixed struct and are not printed.
+ * - Flexible array members whose count member the table names print like arrays (records
+ *   as structs); one whose count reaches past the bytes given prints as `name=<why>`.
  *
  * Which members are printed (one rule set, applied to every struct):
  * 1. Filler: a member named `extensions`, `pad*`, `reserved*` or `rsvd*` is omitted while it
@@ -40,7 +41,7 @@
  */
 import { iocDecode, IOC } from './ioctl.js';
 import { isGroup, memberSize, type GroupMember, type Layout, type Member, type PrimMember, type StructMember } from './layout.js';
-import { decodeLayout, type Fields, type Value } from './codec.js';
+import { BufferError, decodeLayout, type Fields, type Value } from './codec.js';
 import { CONSTANT_VALUES, GROUPS, IOCTL_BY_NR, IOCTL_LIST, layoutOf } from './uapi.js';
 import { PRIM_SIZE, type ConstGroup } from './types.js';
 
@@ -143,6 +144,10 @@ function formatChars(codes: number[]): string {
 }
 
 function formatValue(m: PrimMember | StructMember, v: Value): string {
+  if (m.kind === 'prim' && m.records) {
+    const rec = m.records;
+    return `[${(v as Value[]).map((f) => formatFields(rec.name, rec.members, f as Fields)).join(', ')}]`;
+  }
   if (m.kind === 'struct') {
     const one = (f: Value): string => formatFields(m.layout.name, m.layout.members, f as Fields);
     return m.isArray ? `[${(v as Value[]).map(one).join(', ')}]` : one(v);
@@ -178,7 +183,8 @@ function unionChoice(struct: string, u: GroupMember, scope: Fields): Member[] {
   return u.members.filter((m) => kept.includes(m));
 }
 
-function formatMembers(struct: string, members: Member[], fields: Fields, scope: Fields, out: string[]): void {
+/** `cut`: why the struct's flexible array could not be decoded, if it could not. */
+function formatMembers(struct: string, members: Member[], fields: Fields, scope: Fields, out: string[], cut?: BufferError): void {
   for (const m of members) {
     if (isGroup(m)) {
       const inner = m.name === undefined ? fields : (fields[m.name] as Fields);
@@ -193,9 +199,11 @@ function formatMembers(struct: string, members: Member[], fields: Fields, scope:
       }
       continue;
     }
-    if (m.flex) continue;
     const v = fields[m.name];
-    if (v === undefined) continue;
+    if (v === undefined) {
+      if (m.flex && m.countBy !== undefined && cut) out.push(`${m.name}=<${cut.message}>`);
+      continue;
+    }
     if (isFiller(m.name) && isZero(v)) continue;
     const c = conditionOf(struct, m.name);
     if (c && !holds(c, scope) && isZero(v)) continue;
@@ -203,18 +211,21 @@ function formatMembers(struct: string, members: Member[], fields: Fields, scope:
   }
 }
 
-function formatFields(struct: string, members: Member[], fields: Fields): string {
+function formatFields(struct: string, members: Member[], fields: Fields, cut?: BufferError): string {
   const out: string[] = [];
-  formatMembers(struct, members, fields, fields, out);
+  formatMembers(struct, members, fields, fields, out, cut);
   return `{${out.join(', ')}}`;
 }
 
 /** Formats a laid-out struct read from `bytes` at `offset`. */
 export function formatLayout(layout: Layout, bytes: Uint8Array, offset = 0): string {
-  if (offset < 0 || offset + layout.size > bytes.length) {
-    throw new RangeError(`${layout.name}: needs ${layout.size} bytes at offset ${offset}, buffer has ${bytes.length}`);
+  const fixed = decodeLayout(layout, bytes, offset, false);
+  try {
+    return formatFields(layout.name, layout.members, decodeLayout(layout, bytes, offset));
+  } catch (e) {
+    if (!(e instanceof BufferError)) throw e;
+    return formatFields(layout.name, layout.members, fixed, e);
   }
-  return formatFields(layout.name, layout.members, decodeLayout(layout, bytes, offset));
 }
 
 /** Formats table struct `name` read from `bytes` at `offset`, e.g. `{vm_id=1, num_binds=1, ...}`. */

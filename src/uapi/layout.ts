@@ -16,6 +16,10 @@ export interface PrimMember {
   count: number;
   isArray: boolean;
   flex: boolean;
+  /** Flexible array only: the sibling member holding its element count, when the table names one. */
+  countBy?: string;
+  /** Flexible array only: the struct of its variable-size records (see FieldSpec.records). */
+  records?: Layout;
   display: Display;
 }
 
@@ -28,6 +32,8 @@ export interface StructMember {
   count: number;
   isArray: boolean;
   flex: boolean;
+  /** Flexible array only: the sibling member holding its element count, when the table names one. */
+  countBy?: string;
   display: Display;
 }
 
@@ -71,15 +77,17 @@ interface Placed {
 }
 
 function placeField(spec: Extract<MemberSpec, { kind: 'field' }>, offset: number, resolve: Resolver): Placed {
-  const flex = spec.count === 'flex';
+  const flex = typeof spec.count === 'string';
   const isArray = spec.count !== undefined;
   const count = flex ? 0 : (spec.count as number | undefined) ?? 1;
   const display = spec.display ?? {};
+  const counted = flex && spec.count !== 'flex' ? { countBy: spec.count as string } : {};
   if (typeof spec.type === 'string') {
     const elem = PRIM_SIZE[spec.type];
     const at = alignUp(offset, elem);
+    const records = spec.records === undefined ? {} : { records: resolve(spec.records) };
     return {
-      member: { kind: 'prim', name: spec.name, offset: at, prim: spec.type, count, isArray, flex, display },
+      member: { kind: 'prim', name: spec.name, offset: at, prim: spec.type, count, isArray, flex, ...counted, ...records, display },
       size: elem * count,
       align: elem,
     };
@@ -87,7 +95,7 @@ function placeField(spec: Extract<MemberSpec, { kind: 'field' }>, offset: number
   const layout = resolve(spec.type.ref);
   const at = alignUp(offset, layout.align);
   return {
-    member: { kind: 'struct', name: spec.name, offset: at, layout, count, isArray, flex, display },
+    member: { kind: 'struct', name: spec.name, offset: at, layout, count, isArray, flex, ...counted, display },
     size: layout.size * count,
     align: layout.align,
   };
@@ -107,7 +115,7 @@ function placeGroup(spec: Extract<MemberSpec, { kind: 'union' | 'struct' }>, off
 }
 
 /** Lays out a member list starting at `start`; returns the end offset (tail-padded). */
-function placeMembers(specs: MemberSpec[], start: number, isUnion: boolean, resolve: Resolver) {
+function placeMembers(specs: readonly MemberSpec[], start: number, isUnion: boolean, resolve: Resolver) {
   let cursor = start;
   let end = start;
   let align = 1;
@@ -126,7 +134,21 @@ function placeMembers(specs: MemberSpec[], start: number, isUnion: boolean, reso
 /** Lays out one struct description. */
 export function layoutStruct(spec: StructSpec, resolve: Resolver): Layout {
   const { members, size, align } = placeMembers(spec.members, 0, false, resolve);
-  return { name: spec.name, size, align, members };
+  const layout = { name: spec.name, size, align, members };
+  checkCounts(layout);
+  return layout;
+}
+
+/** A flexible array's count member must be a scalar integer member of the same struct. */
+function checkCounts(layout: Layout): void {
+  const flat = flatMembers(layout);
+  for (const m of flat) {
+    if (isGroup(m) || m.countBy === undefined) continue;
+    const c = flat.find((x) => x.name === m.countBy);
+    if (!c || c.kind !== 'prim' || c.isArray || c.prim === 'char') {
+      throw new Error(`uAPI table: ${layout.name}.${m.name} counted by ${m.countBy}, not a scalar member`);
+    }
+  }
 }
 
 /** Byte size of a member (a flexible array member has size 0). */

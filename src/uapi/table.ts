@@ -12,11 +12,10 @@
  */
 import {
   char, consts, coreIoctl, inner, s32, s64, st, struct, u16, u32, u64, u8, union, xeIoctl,
-  type ConstGroupSpec, type IoctlEntry, type StructSpec,
 } from './types.js';
 
 /** Every struct of the table, in header order. */
-export const STRUCTS: StructSpec[] = [
+export const STRUCTS = [
   // ---- DRM core (drm.h)
   struct('drm_version', [
     s32('version_major'),
@@ -102,7 +101,7 @@ export const STRUCTS: StructSpec[] = [
 
   // ---- xe_drm.h: query structs
   struct('drm_xe_engine', [st('drm_xe_engine_class_instance', 'instance'), u64('reserved', { count: 3 })]),
-  struct('drm_xe_query_engines', [u32('num_engines'), u32('pad'), st('drm_xe_engine', 'engines', { count: 'flex' })]),
+  struct('drm_xe_query_engines', [u32('num_engines'), u32('pad'), st('drm_xe_engine', 'engines', { count: 'num_engines' })]),
   struct('drm_xe_mem_region', [
     u16('mem_class', { enum: 'DRM_XE_MEM_REGION_CLASS' }),
     u16('instance'),
@@ -116,9 +115,9 @@ export const STRUCTS: StructSpec[] = [
   struct('drm_xe_query_mem_regions', [
     u32('num_mem_regions'),
     u32('pad'),
-    st('drm_xe_mem_region', 'mem_regions', { count: 'flex' }),
+    st('drm_xe_mem_region', 'mem_regions', { count: 'num_mem_regions' }),
   ]),
-  struct('drm_xe_query_config', [u32('num_params'), u32('pad'), u64('info', { count: 'flex' })]),
+  struct('drm_xe_query_config', [u32('num_params'), u32('pad'), u64('info', { count: 'num_params' })]),
   struct('drm_xe_gt', [
     u16('type', { enum: 'DRM_XE_QUERY_GT_TYPE' }),
     u16('tile_id'),
@@ -133,12 +132,12 @@ export const STRUCTS: StructSpec[] = [
     u16('pad2'),
     u64('reserved', { count: 7 }),
   ]),
-  struct('drm_xe_query_gt_list', [u32('num_gt'), u32('pad'), st('drm_xe_gt', 'gt_list', { count: 'flex' })]),
+  struct('drm_xe_query_gt_list', [u32('num_gt'), u32('pad'), st('drm_xe_gt', 'gt_list', { count: 'num_gt' })]),
   struct('drm_xe_query_topology_mask', [
     u16('gt_id'),
     u16('type', { enum: 'DRM_XE_TOPO' }),
     u32('num_bytes'),
-    u8('mask', { count: 'flex', hex: true }),
+    u8('mask', { count: 'num_bytes', hex: true }),
   ]),
   struct('drm_xe_query_engine_cycles', [
     st('drm_xe_engine_class_instance', 'eci'),
@@ -304,13 +303,13 @@ export const STRUCTS: StructSpec[] = [
     u16('reserved1', { count: 3 }),
     u64('reserved', { count: 3 }),
     u64('num_engines'),
-    st('drm_xe_engine_class_instance', 'eci', { count: 'flex' }),
+    st('drm_xe_engine_class_instance', 'eci', { count: 'num_engines' }),
   ]),
   struct('drm_xe_query_oa_units', [
     u64('extensions', { hex: true }),
     u32('num_oa_units'),
     u32('pad'),
-    u64('oa_units', { count: 'flex' }),
+    u64('oa_units', { count: 'num_oa_units', records: 'drm_xe_oa_unit' }),
   ]),
   struct('drm_xe_oa_config', [
     u64('extensions', { hex: true }),
@@ -335,7 +334,7 @@ export const STRUCTS: StructSpec[] = [
     u64('per_xecore_buf_size'),
     u64('reserved', { count: 5 }),
     u64('num_sampling_rates'),
-    u64('sampling_rates', { count: 'flex' }),
+    u64('sampling_rates', { count: 'num_sampling_rates' }),
   ]),
 
   // ---- xe_drm.h: madvise, memory range attributes, exec queue set property
@@ -396,7 +395,7 @@ export const STRUCTS: StructSpec[] = [
 ];
 
 /** Every #define constant of the table, grouped by the member or enum it belongs to. */
-export const CONSTANTS: ConstGroupSpec[] = [
+export const CONSTANTS = [
   // ---- DRM core (drm.h)
   consts('DRM_IOCTL_BASE', 'value', '', { DRM_IOCTL_BASE: 0x64 }), // 'd'
   consts('DRM_COMMAND', 'value', 'DRM_COMMAND_', { DRM_COMMAND_BASE: 0x40, DRM_COMMAND_END: 0xa0 }),
@@ -778,7 +777,7 @@ export const CONSTANTS: ConstGroupSpec[] = [
 ];
 
 /** Every ioctl request of the table. */
-export const IOCTLS: IoctlEntry[] = [
+export const IOCTLS = [
   // ---- DRM core (drm.h)
   coreIoctl('DRM_IOCTL_VERSION', 0x00, 'RW', 'drm_version'),
   coreIoctl('DRM_IOCTL_GEM_CLOSE', 0x09, 'W', 'drm_gem_close'),

@@ -24,20 +24,54 @@ export interface Display {
   ptr?: string;
 }
 
+/**
+ * Element count of an array member: n for a fixed array; for a flexible array member
+ * (`type name[]`) 'flex', or the name of the sibling member that holds its element count
+ * (`num_engines`), which lets decode read the whole array.
+ */
+export type Count = number | string;
+
+/** A scalar or struct-typed member (or an array of them) as written in the table. */
+export interface FieldSpec<
+  N extends string = string,
+  T extends Prim | StructRef = Prim | StructRef,
+  K extends Count | undefined = Count | undefined,
+  R extends string | undefined = string | undefined,
+> {
+  kind: 'field';
+  name: N;
+  type: T;
+  count?: K;
+  /**
+   * For a flexible array declared as raw words (`__u64 oa_units[]`) whose elements are
+   * really variable-size records of this struct, each sized by its own flexible member.
+   */
+  records?: R;
+  display?: Display;
+}
+
+/** An inline union or struct; anonymous when name is undefined. */
+export interface GroupSpec<
+  N extends string | undefined = string | undefined,
+  M extends readonly MemberSpec[] = readonly MemberSpec[],
+> {
+  kind: 'union' | 'struct';
+  name?: N;
+  members: M;
+}
+
 /** A member of a struct or union as written in the table. */
-export type MemberSpec =
-  | { kind: 'field'; name: string; type: Prim | StructRef; count?: number | 'flex'; display?: Display }
-  | { kind: 'union' | 'struct'; name?: string; members: MemberSpec[] };
+export type MemberSpec = FieldSpec | GroupSpec;
 
 /** A reference to another struct of the table by name. */
-export interface StructRef {
-  ref: string;
+export interface StructRef<N extends string = string> {
+  ref: N;
 }
 
 /** A struct as written in the table. */
-export interface StructSpec {
-  name: string;
-  members: MemberSpec[];
+export interface StructSpec<N extends string = string, M extends readonly MemberSpec[] = readonly MemberSpec[]> {
+  name: N;
+  members: M;
 }
 
 /** Kinds of constant groups: values of an enum, bits of a flags word, or plain values. */
@@ -71,13 +105,18 @@ export interface IoctlSpec {
 // ---------------------------------------------------------------------------------------
 // Table-writing helpers: short constructors so that the table reads like the header.
 
-type FieldOpts = Display & { count?: number | 'flex' };
+/** Options of a field constructor: its array count, records struct and display hints. */
+export type FieldOpts = Display & { count?: Count; records?: string };
 
-function field(type: Prim | StructRef) {
-  return (name: string, opts: FieldOpts = {}): MemberSpec => {
-    const { count, ...display } = opts;
-    const spec: MemberSpec = { kind: 'field', name, type };
-    if (count !== undefined) spec.count = count;
+type CountOf<O> = O extends { count: infer K extends Count } ? K : undefined;
+type RecordsOf<O> = O extends { records: infer R extends string } ? R : undefined;
+
+function field<T extends Prim | StructRef>(type: T) {
+  return <N extends string, const O extends FieldOpts = {}>(name: N, opts?: O): FieldSpec<N, T, CountOf<O>, RecordsOf<O>> => {
+    const { count, records, ...display } = opts ?? {};
+    const spec: FieldSpec<N, T, CountOf<O>, RecordsOf<O>> = { kind: 'field', name, type };
+    if (count !== undefined) spec.count = count as CountOf<O>;
+    if (records !== undefined) spec.records = records as RecordsOf<O>;
     if (Object.keys(display).length) spec.display = display;
     return spec;
   };
@@ -93,58 +132,62 @@ export const s64 = field('s64');
 export const char = field('char');
 
 /** A member whose type is another struct of the table. */
-export function st(structName: string, name: string, opts: FieldOpts = {}): MemberSpec {
+export function st<R extends string, N extends string, const O extends FieldOpts = {}>(structName: R, name: N, opts?: O) {
   return field({ ref: structName })(name, opts);
 }
 
 /** An anonymous (name omitted) or named union. */
-export function union(members: MemberSpec[], name?: string): MemberSpec {
+export function union<M extends readonly MemberSpec[]>(members: M): GroupSpec<undefined, M>;
+export function union<M extends readonly MemberSpec[], N extends string>(members: M, name: N): GroupSpec<N, M>;
+export function union(members: readonly MemberSpec[], name?: string): GroupSpec {
   return name === undefined ? { kind: 'union', members } : { kind: 'union', name, members };
 }
 
 /** An anonymous (name omitted) or named inline struct, e.g. inside a union. */
-export function inner(members: MemberSpec[], name?: string): MemberSpec {
+export function inner<M extends readonly MemberSpec[]>(members: M): GroupSpec<undefined, M>;
+export function inner<M extends readonly MemberSpec[], N extends string>(members: M, name: N): GroupSpec<N, M>;
+export function inner(members: readonly MemberSpec[], name?: string): GroupSpec {
   return name === undefined ? { kind: 'struct', members } : { kind: 'struct', name, members };
 }
 
 /** A struct declaration. */
-export function struct(name: string, members: MemberSpec[]): StructSpec {
+export function struct<N extends string, M extends readonly MemberSpec[]>(name: N, members: M): StructSpec<N, M> {
   return { name, members };
 }
 
 /** A constant group as written in the table: full macro names and their values. */
-export interface ConstGroupSpec {
+export interface ConstGroupSpec<V extends Record<string, number | bigint> = Record<string, number | bigint>> {
   id: string;
   kind: GroupKind;
   prefix: string;
-  values: Record<string, number | bigint>;
+  values: V;
 }
 
 /** A group of #define constants; `prefix` is stripped when a value is printed by name. */
-export function consts(
+export function consts<V extends Record<string, number | bigint>>(
   id: string,
   kind: GroupKind,
   prefix: string,
-  values: Record<string, number | bigint>,
-): ConstGroupSpec {
+  values: V,
+): ConstGroupSpec<V> {
   return { id, kind, prefix, values };
 }
 
 /** An ioctl as written in the table: nr is a number or the name of a table constant. */
-export interface IoctlEntry {
-  name: string;
+export interface IoctlEntry<N extends string = string, S extends string = string> {
+  name: N;
   /** Command number, or the name of a DRM_XE_* constant offset by DRM_COMMAND_BASE. */
   nr: number | string;
   dir: IoctlDir;
-  struct: string;
+  struct: S;
 }
 
 /** A core DRM ioctl with a literal nr from drm.h. */
-export function coreIoctl(name: string, nr: number, dir: IoctlDir, structName: string): IoctlEntry {
+export function coreIoctl<N extends string, S extends string>(name: N, nr: number, dir: IoctlDir, structName: S): IoctlEntry<N, S> {
   return { name, nr, dir, struct: structName };
 }
 
 /** A driver ioctl whose nr is DRM_COMMAND_BASE + the named DRM_XE_* constant. */
-export function xeIoctl(name: string, nrConst: string, dir: IoctlDir, structName: string): IoctlEntry {
+export function xeIoctl<N extends string, S extends string>(name: N, nrConst: string, dir: IoctlDir, structName: S): IoctlEntry<N, S> {
   return { name, nr: nrConst, dir, struct: structName };
 }

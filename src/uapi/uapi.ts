@@ -5,7 +5,8 @@
 import { ioc, DRM_IOCTL_TYPE } from './ioctl.js';
 import { layoutStruct, type Layout } from './layout.js';
 import { CONSTANTS, IOCTLS, STRUCTS } from './table.js';
-import type { ConstGroup, IoctlDir } from './types.js';
+import type { ConstName, IoctlName, RuntimeName } from './typed.js';
+import type { ConstGroup, IoctlDir, StructSpec } from './types.js';
 
 /** A compiled ioctl: its request number and argument layout. */
 export interface Ioctl {
@@ -16,7 +17,7 @@ export interface Ioctl {
   layout: Layout;
 }
 
-const specByName = new Map(STRUCTS.map((s) => [s.name, s]));
+const specByName = new Map<string, StructSpec>(STRUCTS.map((s) => [s.name, s]));
 const layouts = new Map<string, Layout>();
 
 function resolve(name: string): Layout {
@@ -90,16 +91,22 @@ export const IOCTL_BY_NAME: ReadonlyMap<string, Ioctl> = new Map(IOCTL_LIST.map(
 export const IOCTL_BY_NR: ReadonlyMap<number, Ioctl> = new Map(IOCTL_LIST.map((i) => [i.nr, i]));
 
 /** A constant's value as a JS number (for values that fit 53 bits: flags, ids, enums). */
+export function C<N extends ConstName>(name: N): number;
+export function C<N extends string>(name: RuntimeName<N>): number;
 export function C(name: string): number {
   return Number(constant(name));
 }
 
 /** A constant's value as a bigint. */
+export function CB<N extends ConstName>(name: N): bigint;
+export function CB<N extends string>(name: RuntimeName<N>): bigint;
 export function CB(name: string): bigint {
   return constant(name);
 }
 
 /** An ioctl request number by macro name. */
+export function IOCTL<N extends IoctlName>(name: N): number;
+export function IOCTL<N extends string>(name: RuntimeName<N>): number;
 export function IOCTL(name: string): number {
   const io = IOCTL_BY_NAME.get(name);
   if (!io) throw new Error(`uAPI table: unknown ioctl ${name}`);
