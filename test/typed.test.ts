@@ -6,7 +6,7 @@ import {
   BufferError, C, PackError, createDevice, decode, decodeRecords, encode, errno, errnoName, formatStruct, layoutOf, pack,
 } from '../src/index.js';
 import { xe_query } from '../src/userspace/igt.js';
-import { PROFILES } from '../src/hw/profile.js';
+import { PROFILES, type ProfileName } from '../src/hw/profile.js';
 import { oaUnits } from '../src/kernel/query.js';
 
 const MiB = 1024 * 1024;
@@ -97,7 +97,7 @@ t.test('errnoName and ERRNO', async (t) => {
 });
 
 t.test('query replies decode whole, flexible arrays counted by their num_* member', async (t) => {
-  for (const profile of Object.keys(PROFILES)) {
+  for (const profile of Object.keys(PROFILES) as ProfileName[]) {
     const dev = await createDevice({ profile, sysmem: 64 * MiB, vram: 64 * MiB });
     const p = dev.process;
     const fd = p.open();

@@ -4,7 +4,7 @@
  * conventions.
  */
 import type { Fields, FieldsIn } from '../uapi/codec.js';
-import * as E from '../uapi/errno.js';
+import { errnoName } from '../uapi/errno.js';
 import { IOCTL } from '../uapi/uapi.js';
 import type { Process } from './process.js';
 import { ioctlStruct, structCall, type IoctlOutcome } from './ustruct.js';
@@ -32,8 +32,6 @@ export function ioctlOk(p: Process, fd: number, name: string, fields: FieldsIn =
   return r.out;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(E).map(([k, v]) => [v, k]));
-
 /** An IGT-style helper's call failed; the message names the helper, the ioctl and the errno. */
 export class IgtError extends Error {
   constructor(
@@ -41,7 +39,7 @@ export class IgtError extends Error {
     readonly errno: number,
     readonly ioctl: string,
   ) {
-    super(`${call}: ${ioctl} failed: ${ERRNO_NAMES.get(errno) ?? 'errno'} (${errno})`);
+    super(`${call}: ${ioctl} failed: ${errnoName(errno) ?? 'errno'} (${errno})`);
   }
 }
 
