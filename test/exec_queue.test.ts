@@ -5,15 +5,15 @@ import { C, CB, CAP, createDevice, DEBUG, errno, pack, packArray, type FieldsIn,
 import { doIoctl } from '../src/userspace/igt.js';
 import { createRegions } from '../src/hw/memory.js';
 import { getProfile, type Profile, type ProfileName } from '../src/hw/profile.js';
-import { XeDevice } from '../src/kernel/device.js';
-import type { IoctlCtx } from '../src/kernel/dispatch.js';
-import { EXEC_QUEUE_IOCTLS, hangReplaySize } from '../src/kernel/exec_queue.js';
-import { walkUserExtensions } from '../src/kernel/ext.js';
-import type { Process as KProcess } from '../src/kernel/process.js';
-import type { UserMemory } from '../src/kernel/uaccess.js';
-import { VM_IOCTLS } from '../src/kernel/vm.js';
-import { XeFile } from '../src/kernel/xe_file.js';
-import { Errno } from '../src/kernel/errno.js';
+import { XeDevice } from '../src/kernel/xe/xe_device.js';
+import type { IoctlCtx } from '../src/kernel/drm/drm_ioctl.js';
+import { EXEC_QUEUE_IOCTLS, hangReplaySize } from '../src/kernel/xe/xe_exec_queue.js';
+import { walkUserExtensions } from '../src/kernel/xe/xe_ext.js';
+import type { Process as KProcess } from '../src/kernel/os/process.js';
+import type { UserMemory } from '../src/kernel/os/uaccess.js';
+import { VM_IOCTLS } from '../src/kernel/xe/xe_vm.js';
+import { XeFile } from '../src/kernel/xe/xe_file.js';
+import { Errno } from '../src/kernel/os/errno.js';
 import type { Fields } from '../src/uapi/codec.js';
 
 const CLS = {

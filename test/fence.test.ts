@@ -1,7 +1,7 @@
 import t from 'tap';
 import {
   ChainNode, chainFindSeqno, chainIter, chainWalk, Fence, FenceArray, FenceDomain, LastFence, unwrapFences, unwrapMerge,
-} from '../src/kernel/fence.js';
+} from '../src/kernel/drm/dma_fence.js';
 
 function domain(): { d: FenceDomain; wakes: () => number; clock: { ns: bigint } } {
   let n = 0;

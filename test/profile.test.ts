@@ -6,7 +6,7 @@ import {
   ENGINE_CLASS, GT_TYPE, PAT_COH_1WAY, PAT_COH_NONE, PAT_RESERVED, PROFILES, findEngine, getProfile,
   graphicsVerx100, gtById, mediaVerx100, userEngines, type Profile,
 } from '../src/hw/profile.js';
-import { TOPO_DSS_MASK_BYTES, TOPO_EU_MASK_BYTES, TOPO_L3_MASK_BYTES } from '../src/kernel/query.js';
+import { TOPO_DSS_MASK_BYTES, TOPO_EU_MASK_BYTES, TOPO_L3_MASK_BYTES } from '../src/kernel/xe/xe_query.js';
 
 const ALL = Object.values(PROFILES);
 const MiB = 1024 * 1024;

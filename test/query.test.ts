@@ -8,11 +8,11 @@ import { flatMembers } from '../src/uapi/layout.js';
 import { C, layoutOf } from '../src/uapi/uapi.js';
 import { createRegions } from '../src/hw/memory.js';
 import { getProfile, type Profile, type ProfileName } from '../src/hw/profile.js';
-import { XeDevice } from '../src/kernel/device.js';
-import type { Process as KProcess } from '../src/kernel/process.js';
-import { QUERY_IOCTLS } from '../src/kernel/query.js';
-import type { UserMemory } from '../src/kernel/uaccess.js';
-import { XeFile } from '../src/kernel/xe_file.js';
+import { XeDevice } from '../src/kernel/xe/xe_device.js';
+import type { Process as KProcess } from '../src/kernel/os/process.js';
+import { QUERY_IOCTLS } from '../src/kernel/xe/xe_query.js';
+import type { UserMemory } from '../src/kernel/os/uaccess.js';
+import { XeFile } from '../src/kernel/xe/xe_file.js';
 
 const Q = {
   ENGINES: C('DRM_XE_DEVICE_QUERY_ENGINES'),

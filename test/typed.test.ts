@@ -7,7 +7,7 @@ import {
 } from '../src/index.js';
 import { xe_query } from '../src/userspace/igt.js';
 import { PROFILES, type ProfileName } from '../src/hw/profile.js';
-import { oaUnits } from '../src/kernel/query.js';
+import { oaUnits } from '../src/kernel/xe/xe_query.js';
 
 const MiB = 1024 * 1024;
 

@@ -4,12 +4,12 @@ import { createDevice, errno, C, pack, type Process } from '../src/index.js';
 import { doIoctl } from '../src/userspace/igt.js';
 import { createRegions } from '../src/hw/memory.js';
 import { getProfile, type Profile } from '../src/hw/profile.js';
-import { XeDevice } from '../src/kernel/device.js';
-import type { IoctlCtx } from '../src/kernel/dispatch.js';
-import type { Process as KProcess } from '../src/kernel/process.js';
-import type { UserMemory } from '../src/kernel/uaccess.js';
-import { VM_IOCTLS } from '../src/kernel/vm.js';
-import { XeFile } from '../src/kernel/xe_file.js';
+import { XeDevice } from '../src/kernel/xe/xe_device.js';
+import type { IoctlCtx } from '../src/kernel/drm/drm_ioctl.js';
+import type { Process as KProcess } from '../src/kernel/os/process.js';
+import type { UserMemory } from '../src/kernel/os/uaccess.js';
+import { VM_IOCTLS } from '../src/kernel/xe/xe_vm.js';
+import { XeFile } from '../src/kernel/xe/xe_file.js';
 import type { Fields } from '../src/uapi/codec.js';
 
 const SCRATCH = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');

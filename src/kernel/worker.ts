@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ch from '../uapi/channel.js';
-import { Kernel, type BootData } from './kernel.js';
+import { Kernel, type BootData } from './os/kernel.js';
 
 /** The panic a DEBUG.KERNEL_PANIC call asks for (not a crash). */
 class DeliberatePanic extends Error {}

@@ -8,20 +8,20 @@
  * ccs_mode) cannot be placed by user space; bind queues on USM platforms run on the
  * reserved copy engine.
  */
-import { graphicsVerx100, type EngineDesc, type GtDesc, type Profile } from '../hw/profile.js';
-import { CAP } from '../uapi/channel.js';
-import { decodeArray, type Fields } from '../uapi/codec.js';
-import { EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
-import { C, CB, layoutOf } from '../uapi/uapi.js';
-import type { XeDevice } from './device.js';
-import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno, nonZero } from './errno.js';
-import { LastFence } from './fence.js';
-import { copySetProperty, walkUserExtensions } from './ext.js';
-import { fileAs } from './file.js';
-import type { Process } from './process.js';
-import type { UserMemory } from './uaccess.js';
-import type { Vm } from './vm.js';
+import { graphicsVerx100, type EngineDesc, type GtDesc, type Profile } from '../../hw/profile.js';
+import { CAP } from '../../uapi/channel.js';
+import { decodeArray, type Fields } from '../../uapi/codec.js';
+import { EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
+import { C, CB, layoutOf } from '../../uapi/uapi.js';
+import type { XeDevice } from './xe_device.js';
+import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
+import { check, Errno, nonZero } from '../os/errno.js';
+import { LastFence } from '../drm/dma_fence.js';
+import { copySetProperty, walkUserExtensions } from './xe_ext.js';
+import { fileAs } from '../os/file.js';
+import type { Process } from '../os/process.js';
+import type { UserMemory } from '../os/uaccess.js';
+import type { Vm } from './xe_vm.js';
 import { XeFile } from './xe_file.js';
 
 // uAPI engine classes (DRM_XE_ENGINE_CLASS_*).

@@ -3,8 +3,8 @@
  * UserMemory, so that a recorder can wrap it (traces) and a second backend (another OS
  * process's memory, for the C shim) can implement it.
  */
-import { PageFault, type AddressSpace } from '../hw/cpu_mmu.js';
-import { EFAULT } from '../uapi/errno.js';
+import { PageFault, type AddressSpace } from '../../hw/cpu_mmu.js';
+import { EFAULT } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 
 /** The kernel's view of one process's user memory. Faults throw Errno(EFAULT). */

@@ -21,16 +21,16 @@
  *   uAPI (no flink / GEM_OPEN).
  * - A VM-private BO keeps a pointer to its Vm without taking a VM reference.
  */
-import { PAGE_SIZE } from '../hw/memory.js';
-import { EACCES, EBADF, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
-import { C } from '../uapi/uapi.js';
-import type { XeDevice } from './device.js';
-import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno, nonZero } from './errno.js';
-import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './ext.js';
-import { KFile } from './file.js';
-import type { MappingBacking, Mm } from './mm.js';
-import type { Vm } from './vm.js';
+import { PAGE_SIZE } from '../../hw/memory.js';
+import { EACCES, EBADF, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
+import { C } from '../../uapi/uapi.js';
+import type { XeDevice } from './xe_device.js';
+import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
+import { check, Errno, nonZero } from '../os/errno.js';
+import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './xe_ext.js';
+import { KFile } from '../os/file.js';
+import type { MappingBacking, Mm } from '../os/mm.js';
+import type { Vm } from './xe_vm.js';
 import type { XeFile } from './xe_file.js';
 
 const FLAG_DEFER_BACKING = C('DRM_XE_GEM_CREATE_FLAG_DEFER_BACKING');

@@ -3,7 +3,7 @@
  * file): a DRM device file, an exported syncobj, a sync_file, an eventfd or a dma-buf. Files
  * are reference counted; the last close releases what they own.
  */
-import { EINVAL } from '../uapi/errno.js';
+import { EINVAL } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 
 /** Base of every open file. */

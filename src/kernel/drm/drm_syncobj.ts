@@ -4,16 +4,16 @@
  * the checks in the order and with the errnos of shared/spec/sync_exec.md section 8 (newest
  * upstream behaviour).
  */
-import { EBADF, EINVAL, ENOENT, ENOMEM, ENOSPC, ETIME } from '../uapi/errno.js';
-import { C } from '../uapi/uapi.js';
-import type { XeDevice } from './device.js';
-import type { IoctlCtx, IoctlDef, Wait } from './dispatch.js';
-import { Errno } from './errno.js';
-import { EventFd, KFile, fileAs } from './file.js';
-import { ChainNode, chainFindSeqno, chainIter, unwrapMerge, type Fence, type FenceDomain } from './fence.js';
-import type { Process } from './process.js';
-import { getUserU32Array, getUserU64Array, putUserU64 } from './uaccess.js';
-import { XeFile } from './xe_file.js';
+import { EBADF, EINVAL, ENOENT, ENOMEM, ENOSPC, ETIME } from '../../uapi/errno.js';
+import { C } from '../../uapi/uapi.js';
+import type { XeDevice } from '../xe/xe_device.js';
+import type { IoctlCtx, IoctlDef, Wait } from './drm_ioctl.js';
+import { Errno } from '../os/errno.js';
+import { EventFd, KFile, fileAs } from '../os/file.js';
+import { ChainNode, chainFindSeqno, chainIter, unwrapMerge, type Fence, type FenceDomain } from './dma_fence.js';
+import type { Process } from '../os/process.js';
+import { getUserU32Array, getUserU64Array, putUserU64 } from '../os/uaccess.js';
+import { XeFile } from '../xe/xe_file.js';
 
 const CREATE_SIGNALED = C('DRM_SYNCOBJ_CREATE_SIGNALED');
 const EXPORT_SYNC_FILE = C('DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE');

@@ -2,9 +2,9 @@
  * A user process as the kernel sees it: its page table and memory map, its fd table, its
  * capabilities and the channel slots of its threads.
  */
-import { AddressSpace, CpuPageTable } from '../hw/cpu_mmu.js';
-import type { PageAllocator, PhysicalMemory } from '../hw/memory.js';
-import { EBADF, EMFILE } from '../uapi/errno.js';
+import { AddressSpace, CpuPageTable } from '../../hw/cpu_mmu.js';
+import type { PageAllocator, PhysicalMemory } from '../../hw/memory.js';
+import { EBADF, EMFILE } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 import type { KFile } from './file.js';
 import { IdTable } from './idr.js';

@@ -11,11 +11,11 @@
  *   5. next_extension != 0                                  -> the next link
  * A chain that loops (a link naming itself) is therefore cut at the 17th link with -E2BIG.
  */
-import { decode, type Fields } from '../uapi/codec.js';
-import { E2BIG, EINVAL } from '../uapi/errno.js';
-import { layoutOf } from '../uapi/uapi.js';
-import { check } from './errno.js';
-import type { UserMemory } from './uaccess.js';
+import { decode, type Fields } from '../../uapi/codec.js';
+import { E2BIG, EINVAL } from '../../uapi/errno.js';
+import { layoutOf } from '../../uapi/uapi.js';
+import { check } from '../os/errno.js';
+import type { UserMemory } from '../os/uaccess.js';
 
 /** MAX_USER_EXTENSIONS of the driver (the same 16 in every ioctl that walks a chain). */
 export const MAX_USER_EXTENSIONS = 16;

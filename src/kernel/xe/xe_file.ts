@@ -3,13 +3,13 @@
  * syncobjs, VMs and exec queues. Closing the last fd releases everything it owns, in the
  * driver's order (xe_file_close): exec queues, then VMs, then GEM handles and syncobjs.
  */
-import type { Bo } from './bo.js';
-import type { XeDevice } from './device.js';
-import type { ExecQueue } from './exec_queue.js';
-import { KFile } from './file.js';
-import { IdTable } from './idr.js';
-import type { Syncobj } from './syncobj.js';
-import type { Vm } from './vm.js';
+import type { Bo } from './xe_bo.js';
+import type { XeDevice } from './xe_device.js';
+import type { ExecQueue } from './xe_exec_queue.js';
+import { KFile } from '../os/file.js';
+import { IdTable } from '../os/idr.js';
+import type { Syncobj } from '../drm/drm_syncobj.js';
+import type { Vm } from './xe_vm.js';
 
 /** DRM minor types a file can be opened on. */
 export type DrmNode = 'render' | 'primary';

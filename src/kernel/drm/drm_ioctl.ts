@@ -4,17 +4,17 @@
  * Handlers see the argument as a live view of the kernel buffer (reads and writes hit its
  * bytes, as kdata in C); the buffer is what is copied back.
  */
-import { rebindView, structView, type Fields } from '../uapi/codec.js';
-import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../uapi/errno.js';
-import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../uapi/ioctl.js';
-import type { Layout } from '../uapi/layout.js';
-import { C, IOCTL_LIST } from '../uapi/uapi.js';
-import type { XeDevice } from './device.js';
-import { Errno } from './errno.js';
-import { fileAs } from './file.js';
-import type { Process } from './process.js';
-import type { UserMemory } from './uaccess.js';
-import { XeFile } from './xe_file.js';
+import { rebindView, structView, type Fields } from '../../uapi/codec.js';
+import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../../uapi/errno.js';
+import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../../uapi/ioctl.js';
+import type { Layout } from '../../uapi/layout.js';
+import { C, IOCTL_LIST } from '../../uapi/uapi.js';
+import type { XeDevice } from '../xe/xe_device.js';
+import { Errno } from '../os/errno.js';
+import { fileAs } from '../os/file.js';
+import type { Process } from '../os/process.js';
+import type { UserMemory } from '../os/uaccess.js';
+import { XeFile } from '../xe/xe_file.js';
 
 /** A blocking call parked in the kernel until its condition holds or its deadline passes. */
 export interface Wait {

@@ -3,12 +3,12 @@
  * wedge the device, attach and signal fences the test controls, write user fences as the
  * GPU would, ban queues. Each returns the 64-bit result words of the call.
  */
-import { DEBUG } from '../uapi/channel.js';
-import type { XeDevice } from './device.js';
-import { banQueue } from './exec_queue.js';
-import type { Process } from './process.js';
-import { debugFenceAttach, debugFenceSignal } from './syncobj.js';
-import { putUserU64 } from './uaccess.js';
+import { DEBUG } from '../../uapi/channel.js';
+import type { XeDevice } from './xe_device.js';
+import { banQueue } from './xe_exec_queue.js';
+import type { Process } from '../os/process.js';
+import { debugFenceAttach, debugFenceSignal } from '../drm/drm_syncobj.js';
+import { putUserU64 } from '../os/uaccess.js';
 
 /** A control operation: (device, calling process, ARG1..ARG4) -> return words. */
 export type DebugOp = (dev: XeDevice, proc: Process, args: bigint[]) => bigint[] | void;

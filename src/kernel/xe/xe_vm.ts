@@ -9,13 +9,13 @@
  * Not served here (dispatch answers -EINVAL for table ioctls without a handler):
  * DRM_IOCTL_XE_VM_GET_PROPERTY, DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS, DRM_IOCTL_XE_MADVISE.
  */
-import type { Profile } from '../hw/profile.js';
-import { EBUSY, EINVAL, ENOENT } from '../uapi/errno.js';
-import { C } from '../uapi/uapi.js';
-import type { XeDevice } from './device.js';
-import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import { check, Errno, nonZero } from './errno.js';
-import { createBindQueue, type ExecQueue } from './exec_queue.js';
+import type { Profile } from '../../hw/profile.js';
+import { EBUSY, EINVAL, ENOENT } from '../../uapi/errno.js';
+import { C } from '../../uapi/uapi.js';
+import type { XeDevice } from './xe_device.js';
+import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
+import { check, Errno, nonZero } from '../os/errno.js';
+import { createBindQueue, type ExecQueue } from './xe_exec_queue.js';
 import type { XeFile } from './xe_file.js';
 
 const FLAG_SCRATCH_PAGE = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');

@@ -3,10 +3,10 @@
  * the wedged state, the fake-offset space for BO mmaps, and the wake-up flag that makes
  * parked (blocking) calls re-check their condition.
  */
-import { PageAllocator, PhysicalMemory, PAGE_SIZE, type RegionDesc } from '../hw/memory.js';
-import type { Profile } from '../hw/profile.js';
-import { FenceDomain } from './fence.js';
-import type { Bo } from './bo.js';
+import { PageAllocator, PhysicalMemory, PAGE_SIZE, type RegionDesc } from '../../hw/memory.js';
+import type { Profile } from '../../hw/profile.js';
+import { FenceDomain } from '../drm/dma_fence.js';
+import type { Bo } from './xe_bo.js';
 
 /** Start of the fake mmap offset space (DRM_FILE_PAGE_OFFSET_START on 64-bit: 4 GiB). */
 export const MMAP_OFFSET_BASE = 0x1_0000_0000n;

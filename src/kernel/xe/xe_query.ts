@@ -20,19 +20,19 @@
  * - ENGINE_CYCLES no longer checks gt_id against the per-tile GT maximum first; the GT lookup
  *   takes the id as a u8 (xe_device_get_gt), so only the low 8 bits of gt_id count [D].
  */
-import { PAGE_SIZE } from '../hw/memory.js';
+import { PAGE_SIZE } from '../../hw/memory.js';
 import {
   ENGINE_CLASS, GT_TYPE, findEngine, graphicsVerx100, gtById, mediaVerx100,
   type GtDesc, type Profile,
-} from '../hw/profile.js';
-import { decode, encode, pack, packArray, type Fields, type FieldsIn } from '../uapi/codec.js';
-import { CAP } from '../uapi/channel.js';
-import { EFAULT, EINVAL, ENODEV, ENOSPC } from '../uapi/errno.js';
-import { flatMembers, memberSize } from '../uapi/layout.js';
-import { C, CB, layoutOf } from '../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef } from './dispatch.js';
-import type { XeDevice } from './device.js';
-import { Errno, nonZero } from './errno.js';
+} from '../../hw/profile.js';
+import { decode, encode, pack, packArray, type Fields, type FieldsIn } from '../../uapi/codec.js';
+import { CAP } from '../../uapi/channel.js';
+import { EFAULT, EINVAL, ENODEV, ENOSPC } from '../../uapi/errno.js';
+import { flatMembers, memberSize } from '../../uapi/layout.js';
+import { C, CB, layoutOf } from '../../uapi/uapi.js';
+import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
+import type { XeDevice } from './xe_device.js';
+import { Errno, nonZero } from '../os/errno.js';
 
 /**
  * Whether MEM_REGIONS hides `used` from callers without CAP_PERFMON / CAP_SYS_ADMIN. The

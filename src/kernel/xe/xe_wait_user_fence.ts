@@ -18,12 +18,12 @@
  * ban, ...) and whose expire() is the loop body after the sleep timed out. The timeout is
  * written back (6.4) before every return; dispatch copies the struct back afterwards.
  */
-import { EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../uapi/errno.js';
-import { C } from '../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef, Wait } from './dispatch.js';
-import { check, Errno, nonZero } from './errno.js';
-import type { ExecQueue } from './exec_queue.js';
-import { getUserU64 } from './uaccess.js';
+import { EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../../uapi/errno.js';
+import { C } from '../../uapi/uapi.js';
+import type { IoctlCtx, IoctlDef, Wait } from '../drm/drm_ioctl.js';
+import { check, Errno, nonZero } from '../os/errno.js';
+import type { ExecQueue } from './xe_exec_queue.js';
+import { getUserU64 } from '../os/uaccess.js';
 
 const OP_EQ = C('DRM_XE_UFENCE_WAIT_OP_EQ');
 const OP_NEQ = C('DRM_XE_UFENCE_WAIT_OP_NEQ');

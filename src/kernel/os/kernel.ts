@@ -4,24 +4,24 @@
  * src/kernel/worker.ts drives it from the worker thread's loop.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { RegionDesc } from '../hw/memory.js';
-import { getProfile } from '../hw/profile.js';
-import * as ch from '../uapi/channel.js';
-import { EAGAIN, EBADF, EINVAL } from '../uapi/errno.js';
-import { BO_IOCTLS, DmaBuf, mmapBo, mmapDmaBuf } from './bo.js';
-import { DEBUG_OPS } from './debug.js';
-import { XeDevice } from './device.js';
-import { drmIoctl, IoctlTable, type Wait } from './dispatch.js';
-import { DRM_IOCTLS } from './drm.js';
+import type { RegionDesc } from '../../hw/memory.js';
+import { getProfile } from '../../hw/profile.js';
+import * as ch from '../../uapi/channel.js';
+import { EAGAIN, EBADF, EINVAL } from '../../uapi/errno.js';
+import { BO_IOCTLS, DmaBuf, mmapBo, mmapDmaBuf } from '../xe/xe_bo.js';
+import { DEBUG_OPS } from '../xe/xe_debug.js';
+import { XeDevice } from '../xe/xe_device.js';
+import { drmIoctl, IoctlTable, type Wait } from '../drm/drm_ioctl.js';
+import { DRM_IOCTLS } from '../drm/drm_core_ioctls.js';
 import { Errno } from './errno.js';
-import { EXEC_QUEUE_IOCTLS } from './exec_queue.js';
+import { EXEC_QUEUE_IOCTLS } from '../xe/xe_exec_queue.js';
 import { EventFd, fileAs } from './file.js';
 import { Process } from './process.js';
-import { QUERY_IOCTLS } from './query.js';
-import { SYNCOBJ_IOCTLS } from './syncobj.js';
-import { UFENCE_IOCTLS } from './ufence.js';
-import { VM_IOCTLS } from './vm.js';
-import { XeFile } from './xe_file.js';
+import { QUERY_IOCTLS } from '../xe/xe_query.js';
+import { SYNCOBJ_IOCTLS } from '../drm/drm_syncobj.js';
+import { UFENCE_IOCTLS } from '../xe/xe_wait_user_fence.js';
+import { VM_IOCTLS } from '../xe/xe_vm.js';
+import { XeFile } from '../xe/xe_file.js';
 
 /** What the worker is started with. */
 export interface BootData {

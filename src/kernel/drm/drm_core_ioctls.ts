@@ -2,9 +2,9 @@
  * DRM core ioctls that are not about a particular object: VERSION, GET_CAP and
  * SET_CLIENT_CAP (drm_ioctl.c), as the xe driver without display answers them.
  */
-import { EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
-import { C } from '../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef } from './dispatch.js';
+import { EINVAL, EOPNOTSUPP } from '../../uapi/errno.js';
+import { C } from '../../uapi/uapi.js';
+import type { IoctlCtx, IoctlDef } from './drm_ioctl.js';
 
 /** Driver identity (xe_drv.h); newer kernels report the date as "0". */
 const DRIVER = { major: 1, minor: 1, patchlevel: 0, name: 'xe', date: '0', desc: 'Intel Xe Graphics' };

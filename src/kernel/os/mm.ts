@@ -4,9 +4,9 @@
  * `mem.alloc`. The malloc heap lives here rather than in user space so that every thread of
  * a process shares one allocator without locks of its own (the kernel serialises calls).
  */
-import { CpuPageTable } from '../hw/cpu_mmu.js';
-import { PAGE_SIZE, type PageAllocator, type PhysicalMemory } from '../hw/memory.js';
-import { EINVAL, ENOMEM } from '../uapi/errno.js';
+import { CpuPageTable } from '../../hw/cpu_mmu.js';
+import { PAGE_SIZE, type PageAllocator, type PhysicalMemory } from '../../hw/memory.js';
+import { EINVAL, ENOMEM } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 
 /** Something that owns the physical pages behind a mapping and is told when it goes away. */
