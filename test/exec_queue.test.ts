@@ -6,7 +6,7 @@ import { doIoctl } from '../src/userspace/igt.js';
 import { createRegions } from '../src/hw/memory.js';
 import { getProfile, type Profile, type ProfileName } from '../src/hw/profile.js';
 import { XeDevice } from '../src/kernel/xe/xe_device.js';
-import type { IoctlCtx } from '../src/kernel/drm/drm_ioctl.js';
+import type { IoctlCtx } from '../src/kernel/xe/xe_file.js';
 import { EXEC_QUEUE_IOCTLS, hangReplaySize } from '../src/kernel/xe/xe_exec_queue.js';
 import { walkUserExtensions } from '../src/kernel/xe/xe_ext.js';
 import type { Process as KProcess } from '../src/kernel/os/process.js';

@@ -5,7 +5,7 @@ import { doIoctl } from '../src/userspace/igt.js';
 import { createRegions } from '../src/hw/memory.js';
 import { getProfile, type Profile } from '../src/hw/profile.js';
 import { XeDevice } from '../src/kernel/xe/xe_device.js';
-import type { IoctlCtx } from '../src/kernel/drm/drm_ioctl.js';
+import type { IoctlCtx } from '../src/kernel/xe/xe_file.js';
 import type { Process as KProcess } from '../src/kernel/os/process.js';
 import type { UserMemory } from '../src/kernel/os/uaccess.js';
 import { VM_IOCTLS } from '../src/kernel/xe/xe_vm.js';

@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ch from '../uapi/channel.js';
-import { Kernel, type BootData } from './os/kernel.js';
+import { bootKernel } from './boot.js';
+import type { BootData } from './os/kernel.js';
 
 /** The panic a DEBUG.KERNEL_PANIC call asks for (not a crash). */
 class DeliberatePanic extends Error {}
@@ -15,12 +16,12 @@ const MAX_SLEEP_MS = 250;
 
 function run(boot: BootData): void {
   const ctl = new Int32Array(boot.control);
-  const kernel = new Kernel(boot, parentPort);
+  const kernel = bootKernel(boot, parentPort);
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_RUNNING);
   Atomics.notify(ctl, ch.CTL_STATUS);
   while (!kernel.stopped) {
     const served = kernel.serviceRequests();
-    if (kernel.dev.panicked) throw new DeliberatePanic('kernel panic (DEBUG.KERNEL_PANIC)');
+    if (kernel.panicked) throw new DeliberatePanic('kernel panic (DEBUG.KERNEL_PANIC)');
     kernel.runWaits();
     if (served || kernel.stopped) continue;
     // Spin on the slots themselves: a posted request is seen without a doorbell.

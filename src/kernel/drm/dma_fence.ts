@@ -18,7 +18,7 @@
  * syncobj contents are all built from these.
  */
 
-/** What a fence domain reports to: the device (XeDevice implements both). */
+/** What a fence domain reports to: its device (a driver's device implements it). */
 export interface FenceHost {
   /** Something waiters may wait for happened. */
   wake(): void;

@@ -1,13 +1,19 @@
 /**
  * DRM core ioctls that are not about a particular object: VERSION, GET_CAP and
- * SET_CLIENT_CAP (drm_ioctl.c), as the xe driver without display answers them.
+ * SET_CLIENT_CAP (drm_ioctl.c), as the xe driver without display answers them. VERSION
+ * reports the identity of the device's driver (drm_driver name / desc / date).
  */
 import { EINVAL, EOPNOTSUPP } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef } from './drm_ioctl.js';
+import type { DrmDevice } from './drm_device.js';
+import type { IoctlCtx as DrmIoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 
-/** Driver identity (xe_drv.h); newer kernels report the date as "0". */
-const DRIVER = { major: 1, minor: 1, patchlevel: 0, name: 'xe', date: '0', desc: 'Intel Xe Graphics' };
+/** What the core ioctls see of a file: its device. */
+interface CoreFile extends IoctlFile {
+  readonly dev: DrmDevice;
+}
+
+type IoctlCtx = DrmIoctlCtx<CoreFile>;
 
 /** drm_copy_field: copy min(len, user len) bytes without NUL, then report the full length. */
 function copyField(c: IoctlCtx, field: 'name' | 'date' | 'desc', value: string): void {
@@ -19,13 +25,15 @@ function copyField(c: IoctlCtx, field: 'name' | 'date' | 'desc', value: string):
   if (n && ptr) c.um.copyToUser(ptr, bytes.subarray(0, n));
 }
 
+/** drm_version: the driver's version numbers and strings. */
 function version(c: IoctlCtx): number {
-  c.args.version_major = DRIVER.major;
-  c.args.version_minor = DRIVER.minor;
-  c.args.version_patchlevel = DRIVER.patchlevel;
-  copyField(c, 'name', DRIVER.name);
-  copyField(c, 'date', DRIVER.date);
-  copyField(c, 'desc', DRIVER.desc);
+  const drv = c.dev.driver!;
+  c.args.version_major = drv.major;
+  c.args.version_minor = drv.minor;
+  c.args.version_patchlevel = drv.patchlevel;
+  copyField(c, 'name', drv.name);
+  copyField(c, 'date', drv.date);
+  copyField(c, 'desc', drv.desc);
   return 0;
 }
 
@@ -58,7 +66,7 @@ function setClientCap(c: IoctlCtx): number {
 }
 
 /** DRM core ioctls served here. */
-export const DRM_IOCTLS: IoctlDef[] = [
+export const DRM_CORE_IOCTLS: IoctlDef<CoreFile>[] = [
   { name: 'DRM_IOCTL_VERSION', handler: version },
   { name: 'DRM_IOCTL_GET_CAP', handler: getCap },
   { name: 'DRM_IOCTL_SET_CLIENT_CAP', handler: setClientCap, renderAllow: false },

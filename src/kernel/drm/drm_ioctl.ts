@@ -1,38 +1,39 @@
 /**
- * ioctl dispatch as DRM core does it (drm_ioctl.c + xe_drm_ioctl): wedged check, number
- * ranges, size zero-extension, copy in, permission check, handler, unconditional copy back.
- * Handlers see the argument as a live view of the kernel buffer (reads and writes hit its
- * bytes, as kdata in C); the buffer is what is copied back.
+ * ioctl dispatch as DRM core does it (drm_ioctl.c): number ranges, size zero-extension,
+ * copy in, permission check, handler, unconditional copy back. The driver's wedged check
+ * (xe_drm_ioctl) runs before, in the driver file's ioctl op. Handlers see the argument as a
+ * live view of the kernel buffer (reads and writes hit its bytes, as kdata in C); the buffer
+ * is what is copied back.
  */
 import { rebindView, structView, type Fields } from '../../uapi/codec.js';
-import { EACCES, ECANCELED, EFAULT, EINVAL, ENOTTY } from '../../uapi/errno.js';
+import { EACCES, EFAULT, EINVAL, ENOTTY } from '../../uapi/errno.js';
 import { DRM_IOCTL_TYPE, IOC, iocDecode } from '../../uapi/ioctl.js';
 import type { Layout } from '../../uapi/layout.js';
 import { C, IOCTL_LIST } from '../../uapi/uapi.js';
-import type { XeDevice } from '../xe/xe_device.js';
 import { Errno } from '../os/errno.js';
-import { fileAs } from '../os/file.js';
-import type { Process } from '../os/process.js';
+import type { Task } from '../os/file.js';
 import type { UserMemory } from '../os/uaccess.js';
-import { XeFile } from '../xe/xe_file.js';
+import type { CallResult, Wait } from '../os/wait.js';
 
-/** A blocking call parked in the kernel until its condition holds or its deadline passes. */
-export interface Wait {
-  /** Re-checks the condition: the final result (0 / -errno), or null to keep waiting. */
-  poll(): number | null;
-  /** Absolute CLOCK_MONOTONIC deadline in ns, or null to wait without limit. */
-  deadline: bigint | null;
-  /** The result when the deadline passes. */
-  expire(): number;
-  /** Releases what the wait holds when it is abandoned (its process exited). */
-  cancel?(): void;
+/** DRM minor types a file can be opened on. */
+export type DrmNode = 'render' | 'primary';
+
+/**
+ * What dispatch needs of a DRM file: its device and its minor. Handlers name the file type
+ * they work on (DrmFile, XeFile, or the slice of it a module may see without an import loop).
+ */
+export interface IoctlFile {
+  readonly dev: unknown;
+  readonly node: DrmNode;
 }
 
 /** What a handler sees. */
-export interface IoctlCtx {
-  dev: XeDevice;
-  proc: Process;
-  file: XeFile;
+export interface IoctlCtx<F extends IoctlFile = IoctlFile> {
+  /** The file's device (file->minor->dev). */
+  dev: F['dev'];
+  /** The calling process (current). */
+  proc: Task;
+  file: F;
   /** The calling process's user memory (copy_from_user / copy_to_user). */
   um: UserMemory;
   /** The argument struct, a live view of the kernel buffer; what is written is copied back. */
@@ -40,18 +41,20 @@ export interface IoctlCtx {
 }
 
 /** A handler returns 0 / -errno (or throws Errno), or a Wait to block. */
-export type IoctlHandler = (c: IoctlCtx) => number | Wait;
+export type IoctlHandler<F extends IoctlFile = IoctlFile> = (c: IoctlCtx<F>) => number | Wait;
 
 /** A handler bound to the uAPI table's ioctl of that name. */
-export interface IoctlDef {
+export interface IoctlDef<F extends IoctlFile = IoctlFile> {
   name: string;
-  handler: IoctlHandler;
+  /**
+   * The handler. A method signature on purpose: one table holds the core's and a driver's
+   * handlers, each typed on the file it works on; dispatch only runs a driver's handlers on
+   * that driver's files, as drm_ioctl does through file->minor->dev->driver.
+   */
+  handler(c: IoctlCtx<F>): number | Wait;
   /** DRM_RENDER_ALLOW: usable on a render node (every Xe ioctl; most core ones here). Default true. */
   renderAllow?: boolean;
 }
-
-/** How a dispatched call ended: now, or parked with a continuation. */
-export type DispatchResult = { done: true; rc: number } | { done: false; wait: Wait; finish: (rc: number) => number };
 
 interface Entry {
   /** The argument struct as the kernel knows it (its size is the kernel's ksize floor). */
@@ -123,27 +126,20 @@ function isDriverNr(nr: number): boolean {
 }
 
 /**
- * Runs one ioctl. Steps and errnos follow shared/spec/sync_exec.md 1.2. The returned rc is
- * 0 or -errno; a Wait is returned when the handler blocks, with the copy-back deferred.
+ * drm_ioctl: runs one ioctl on DRM file `file` for `task`. Steps and errnos follow
+ * shared/spec/sync_exec.md 1.2 (the fd lookup, the non-DRM-file -ENOTTY and the driver's
+ * wedged check come before, in the syscall and the file's ioctl op). The returned rc is 0
+ * or -errno; a Wait is returned when the handler blocks, with the copy-back deferred.
  */
-export function drmIoctl(
-  table: IoctlTable,
-  dev: XeDevice,
-  proc: Process,
-  fd: number,
-  request: number,
-  argp: bigint,
-): DispatchResult {
+export function drmIoctl(table: IoctlTable, file: IoctlFile, task: Task, request: number, argp: bigint): CallResult {
   try {
-    const file = fileAs(proc.file(fd), XeFile, ENOTTY);
-    if (dev.wedged) return { done: true, rc: -ECANCELED };
     // _IOC fields, read without building an object (this is the hot path of every ioctl).
     // A foreign type byte is -ENOTTY (upstream "drm: Return -ENOTTY for non-drm ioctls").
     if (((request >>> IOC.TYPESHIFT) & IOC.TYPEMASK) !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
     const entry = table.lookup((request >>> IOC.NRSHIFT) & IOC.NRMASK);
     if (!entry) return { done: true, rc: -EINVAL };
     const dir = (request >>> IOC.DIRSHIFT) & IOC.DIRMASK;
-    return runEntry(entry, dev, proc, file, dir, (request >>> IOC.SIZESHIFT) & IOC.SIZEMASK, argp);
+    return runEntry(entry, task, file, dir, (request >>> IOC.SIZESHIFT) & IOC.SIZEMASK, argp);
   } catch (e) {
     if (e instanceof Errno) return { done: true, rc: -e.errno };
     throw e;
@@ -156,23 +152,15 @@ const MAX_ARG = IOC.SIZEMASK;
 const scratch = new Uint8Array(MAX_ARG + 1);
 const scratchView = new DataView(scratch.buffer);
 
-function runEntry(
-  entry: Entry,
-  dev: XeDevice,
-  proc: Process,
-  file: XeFile,
-  userDir: number,
-  usize: number,
-  argp: bigint,
-): DispatchResult {
+function runEntry(entry: Entry, task: Task, file: IoctlFile, userDir: number, usize: number, argp: bigint): CallResult {
   const inSize = userDir & entry.kdir & IOC.WRITE ? usize : 0;
   const outSize = userDir & entry.kdir & IOC.READ ? usize : 0;
   const layout = entry.layout;
   const ksize = Math.max(inSize, outSize, layout.size);
-  const um = proc.um;
+  const um = task.um;
   if (inSize) um.copyFromUser(argp, inSize, scratch);
   scratch.fill(0, inSize, ksize);
-  const ctx: IoctlCtx = { dev, proc, file, um, args: structView(layout, scratchView) };
+  const ctx: IoctlCtx = { dev: file.dev, proc: task, file, um, args: structView(layout, scratchView) };
   let r: number | Wait;
   try {
     r = !entry.renderAllow && file.node === 'render' ? -EACCES : entry.handler(ctx);

@@ -6,14 +6,14 @@
  */
 import { EBADF, EINVAL, ENOENT, ENOMEM, ENOSPC, ETIME } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import type { XeDevice } from '../xe/xe_device.js';
-import type { IoctlCtx, IoctlDef, Wait } from './drm_ioctl.js';
 import { Errno } from '../os/errno.js';
-import { EventFd, KFile, fileAs } from '../os/file.js';
-import { ChainNode, chainFindSeqno, chainIter, unwrapMerge, type Fence, type FenceDomain } from './dma_fence.js';
-import type { Process } from '../os/process.js';
+import { EventFd } from '../os/eventfd.js';
+import { KFile } from '../os/file.js';
+import type { IdTable } from '../os/idr.js';
 import { getUserU32Array, getUserU64Array, putUserU64 } from '../os/uaccess.js';
-import { XeFile } from '../xe/xe_file.js';
+import type { Wait } from '../os/wait.js';
+import { ChainNode, chainFindSeqno, chainIter, unwrapMerge, type Fence, type FenceDomain } from './dma_fence.js';
+import type { IoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 
 const CREATE_SIGNALED = C('DRM_SYNCOBJ_CREATE_SIGNALED');
 const EXPORT_SYNC_FILE = C('DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE');
@@ -47,6 +47,24 @@ interface EventfdEntry {
   point: bigint;
   flags: number;
 }
+
+/** A clock: CLOCK_MONOTONIC in ns. */
+interface Clock {
+  now(): bigint;
+}
+
+/** The part of a DRM device syncobjs work on: its fence domain and clock. */
+export interface SyncobjDevice extends Clock {
+  readonly fences: FenceDomain;
+}
+
+/** The part of a DRM file syncobjs work on: its handle table (drm_file.syncobj_idr). */
+export interface SyncobjHolder extends IoctlFile {
+  readonly dev: SyncobjDevice;
+  readonly syncobjs: IdTable<Syncobj>;
+}
+
+type Ctx = IoctlCtx<SyncobjHolder>;
 
 /** A sync object. Reference counted: handles, syncobj fds and in-flight users each hold one. */
 export class Syncobj {
@@ -213,19 +231,19 @@ function big(v: unknown): bigint {
  * drm_timeout_abs_to_jiffies as a deadline: null = poll (0, or a time not after now);
  * otherwise the absolute CLOCK_MONOTONIC ns, rounded up by one tick.
  */
-export function absTimeoutDeadline(dev: XeDevice, timeoutNs: bigint): bigint | null {
+export function absTimeoutDeadline(dev: Clock, timeoutNs: bigint): bigint | null {
   if (timeoutNs === 0n) return null;
   const now = dev.now();
   if (timeoutNs <= now) return null;
   return now + ((timeoutNs - now) / JIFFY_NS + 1n) * JIFFY_NS;
 }
 
-function lookup(c: IoctlCtx, handle: unknown): Syncobj | undefined {
+function lookup(c: Ctx, handle: unknown): Syncobj | undefined {
   return c.file.syncobjs.get(num(handle));
 }
 
 /** drm_syncobj_array_find: copy the handle array (-EFAULT), look each up (-ENOENT at the first miss). */
-function lookupArray(c: IoctlCtx, ptr: bigint, count: number): Syncobj[] {
+function lookupArray(c: Ctx, ptr: bigint, count: number): Syncobj[] {
   if (count * 4 > KMALLOC_MAX) throw new Errno(ENOMEM);
   return getUserU32Array(c.um, ptr, count).map((h) => {
     const s = c.file.syncobjs.get(h);
@@ -235,14 +253,14 @@ function lookupArray(c: IoctlCtx, ptr: bigint, count: number): Syncobj[] {
 }
 
 /** A user array of `count` points; a NULL pointer means all zeros. */
-function copyPoints(c: IoctlCtx, ptr: bigint, count: number): bigint[] {
+function copyPoints(c: Ctx, ptr: bigint, count: number): bigint[] {
   if (count * 8 > KMALLOC_MAX) throw new Errno(ENOMEM);
   return ptr === 0n ? new Array<bigint>(count).fill(0n) : getUserU64Array(c.um, ptr, count);
 }
 
 // ---- ioctls
 
-function create(c: IoctlCtx): number {
+function create(c: Ctx): number {
   const flags = num(c.args.flags);
   if (flags & ~CREATE_SIGNALED) return -EINVAL;
   const s = new Syncobj(c.dev.fences);
@@ -256,7 +274,7 @@ function create(c: IoctlCtx): number {
   return 0;
 }
 
-function destroy(c: IoctlCtx): number {
+function destroy(c: Ctx): number {
   if (num(c.args.pad)) return -EINVAL;
   const s = c.file.syncobjs.remove(num(c.args.handle));
   if (!s) return -EINVAL;
@@ -264,7 +282,7 @@ function destroy(c: IoctlCtx): number {
   return 0;
 }
 
-function handleToFd(c: IoctlCtx): number {
+function handleToFd(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
   if (num(a.pad)) return -EINVAL;
@@ -287,7 +305,7 @@ function handleToFd(c: IoctlCtx): number {
   return 0;
 }
 
-function fdToHandle(c: IoctlCtx): number {
+function fdToHandle(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
   if (num(a.pad)) return -EINVAL;
@@ -379,7 +397,7 @@ function arrayWait(
   };
 }
 
-function wait(c: IoctlCtx): number | Wait {
+function wait(c: Ctx): number | Wait {
   const a = c.args;
   const flags = num(a.flags);
   if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_DEADLINE)) return -EINVAL;
@@ -391,7 +409,7 @@ function wait(c: IoctlCtx): number | Wait {
   return arrayWait(objs, new Array<bigint>(count).fill(0n), flags, deadline, (first) => (a.first_signaled = first));
 }
 
-function timelineWait(c: IoctlCtx): number | Wait {
+function timelineWait(c: Ctx): number | Wait {
   const a = c.args;
   const flags = num(a.flags);
   if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_AVAILABLE | WAIT_DEADLINE)) return -EINVAL;
@@ -403,7 +421,7 @@ function timelineWait(c: IoctlCtx): number | Wait {
   return arrayWait(objs, points, flags, deadline, (first) => (a.first_signaled = first));
 }
 
-function resetOrSignal(c: IoctlCtx, op: (s: Syncobj) => void): number {
+function resetOrSignal(c: Ctx, op: (s: Syncobj) => void): number {
   const a = c.args;
   if (num(a.pad)) return -EINVAL;
   const count = num(a.count_handles);
@@ -413,7 +431,7 @@ function resetOrSignal(c: IoctlCtx, op: (s: Syncobj) => void): number {
   return 0;
 }
 
-function timelineSignal(c: IoctlCtx): number {
+function timelineSignal(c: Ctx): number {
   const a = c.args;
   if (num(a.flags)) return -EINVAL;
   const count = num(a.count_handles);
@@ -424,7 +442,7 @@ function timelineSignal(c: IoctlCtx): number {
   return 0;
 }
 
-function query(c: IoctlCtx): number {
+function query(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
   if (flags & ~QUERY_LAST_SUBMITTED) return -EINVAL;
@@ -437,7 +455,7 @@ function query(c: IoctlCtx): number {
   return 0;
 }
 
-function transfer(c: IoctlCtx): number | Wait {
+function transfer(c: Ctx): number | Wait {
   const a = c.args;
   if (num(a.pad)) return -EINVAL;
   const dst = lookup(c, a.dst_handle);
@@ -486,7 +504,7 @@ function transfer(c: IoctlCtx): number | Wait {
   };
 }
 
-function eventfd(c: IoctlCtx): number {
+function eventfd(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
   if (flags & ~WAIT_AVAILABLE) return -EINVAL;
@@ -502,7 +520,7 @@ function eventfd(c: IoctlCtx): number {
 }
 
 /** Syncobj ioctls (all DRM_RENDER_ALLOW). */
-export const SYNCOBJ_IOCTLS: IoctlDef[] = [
+export const DRM_SYNCOBJ_IOCTLS: IoctlDef<SyncobjHolder>[] = [
   { name: 'DRM_IOCTL_SYNCOBJ_CREATE', handler: create },
   { name: 'DRM_IOCTL_SYNCOBJ_DESTROY', handler: destroy },
   { name: 'DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD', handler: handleToFd },
@@ -520,26 +538,25 @@ export const SYNCOBJ_IOCTLS: IoctlDef[] = [
 // ---- emulator control (DEBUG FENCE_ATTACH / FENCE_SIGNAL)
 
 /**
- * DEBUG FENCE_ATTACH: a new pending fence that the caller completes with FENCE_SIGNAL,
- * attached to syncobj `handle` of DRM fd `fd`: point 0 replaces the content (like a binary
- * out-sync), any other point is added as a timeline point. Returns [fence id].
+ * DEBUG FENCE_ATTACH: a new pending fence of `fences` that the caller completes with
+ * FENCE_SIGNAL, attached to syncobj `handle` of `syncobjs`: point 0 replaces the content
+ * (like a binary out-sync), any other point is added as a timeline point. Returns [fence id].
  */
-export function debugFenceAttach(dev: XeDevice, proc: Process, fd: number, handle: number, point: bigint): bigint[] {
-  const file = fileAs(proc.file(fd), XeFile, EBADF);
-  const s = file.syncobjs.get(handle);
+export function debugFenceAttach(fences: FenceDomain, syncobjs: IdTable<Syncobj>, handle: number, point: bigint): bigint[] {
+  const s = syncobjs.get(handle);
   if (!s) throw new Errno(ENOENT);
-  const f = dev.fences.create({ name: 'test' });
-  dev.fences.register(f);
+  const f = fences.create({ name: 'test' });
+  fences.register(f);
   if (point) s.addPoint(f, point);
   else s.replace(f);
   return [BigInt(f.id)];
 }
 
 /** DEBUG FENCE_SIGNAL: signals a registered fence, with error -errno when errno != 0; -EINVAL for an unknown (or already signalled) id. */
-export function debugFenceSignal(dev: XeDevice, id: bigint, errno: bigint): void {
-  const f = dev.fences.external.get(Number(id));
+export function debugFenceSignal(fences: FenceDomain, id: bigint, errno: bigint): void {
+  const f = fences.external.get(Number(id));
   if (!f) throw new Errno(EINVAL);
-  dev.fences.external.delete(f.id);
+  fences.external.delete(f.id);
   const e = Math.abs(Number(BigInt.asIntN(64, errno)));
   f.signal(e ? -e : 0);
 }

@@ -1,10 +1,33 @@
 /**
- * Open files and descriptor tables. A KFile is what an fd points at (the kernel's struct
- * file): a DRM device file, an exported syncobj, a sync_file, an eventfd or a dma-buf. Files
- * are reference counted; the last close releases what they own.
+ * Open files. A KFile is what an fd points at (the kernel's struct file): a DRM device file,
+ * an exported syncobj, a sync_file, an eventfd or a dma-buf. Files are reference counted;
+ * the last close releases what they own. The file operations (ioctl, mmap) are methods the
+ * file's class implements; the syscall layer calls them without knowing the class.
  */
-import { EINVAL } from '../../uapi/errno.js';
+import { EBADF, EINVAL, ENOTTY } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
+import type { IdTable } from './idr.js';
+import type { Mm } from './mm.js';
+import type { UserMemory } from './uaccess.js';
+import type { CallResult } from './wait.js';
+
+/**
+ * The calling process as file operations see it (`current` in the kernel): its user memory,
+ * capabilities and fd table. Process implements it.
+ */
+export interface Task {
+  readonly pid: number;
+  /** User memory (copy_from_user / copy_to_user). */
+  readonly um: UserMemory;
+  /** The fd table. */
+  readonly fds: IdTable<KFile>;
+  /** Whether the process holds capability `cap` (Linux CAP_* number). */
+  capable(cap: number): boolean;
+  /** The file behind `fd`, or -EBADF. */
+  file(fd: number): KFile;
+  /** Installs a file at the lowest free fd; a full table drops the file's reference and is -EMFILE. */
+  installFd(f: KFile): number;
+}
 
 /** Base of every open file. */
 export abstract class KFile {
@@ -23,36 +46,24 @@ export abstract class KFile {
     if (--this.refs === 0) this.release();
   }
 
+  /** unlocked_ioctl: a file without the op is -ENOTTY (not a typewriter). */
+  ioctl(_task: Task, _request: number, _argp: bigint): CallResult {
+    return { done: true, rc: -ENOTTY };
+  }
+
+  /**
+   * mmap of `length` bytes at file offset `offset` into `mm`; returns the address. A file
+   * without the op is -EBADF (the emulator's answer for "not a mappable fd").
+   */
+  mmap(_mm: Mm, _offset: bigint, _length: number): bigint {
+    throw new Errno(EBADF);
+  }
+
   /** Frees what the file owns. */
   protected abstract release(): void;
 }
 
-/** An eventfd: a 64-bit counter, as used by DRM_IOCTL_SYNCOBJ_EVENTFD. */
-export class EventFd extends KFile {
-  readonly kind = 'eventfd';
-  count: bigint;
-
-  constructor(initval: bigint) {
-    super();
-    this.count = initval;
-  }
-
-  /** eventfd_signal: adds `n` to the counter. */
-  signal(n = 1n): void {
-    this.count += n;
-  }
-
-  /** read(): returns and clears the counter; -EAGAIN semantics are the caller's (non-blocking here). */
-  take(): bigint {
-    const v = this.count;
-    this.count = 0n;
-    return v;
-  }
-
-  protected release(): void {}
-}
-
-/** Throws -EINVAL unless `f` is a file of class `cls`. */
+/** Throws -EINVAL (or `errno`) unless `f` is a file of class `cls`. */
 export function fileAs<T extends KFile>(f: KFile | undefined, cls: abstract new (...a: never[]) => T, errno = EINVAL): T {
   if (!(f instanceof cls)) throw new Errno(errno);
   return f;

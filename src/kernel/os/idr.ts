@@ -33,6 +33,14 @@ export class IdTable<T> {
     return it;
   }
 
+  /** Removes every entry in ascending id order, passing each item to `release` after its removal. */
+  drain(release: (item: T) => void): void {
+    for (const [id, it] of this.entries()) {
+      this.items.delete(id);
+      release(it);
+    }
+  }
+
   /** Live entries in ascending id order. */
   entries(): Array<[number, T]> {
     return [...this.items.entries()].sort((a, b) => a[0] - b[0]);

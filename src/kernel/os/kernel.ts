@@ -1,27 +1,26 @@
 /**
- * The kernel proper: system calls arriving on channel slots (ioctl, open/close, mmap,
+ * The syscall layer: system calls arriving on channel slots (ioctl, open/close, mmap,
  * malloc, threads, processes, emulator control), parked blocking calls, and their wake-ups.
+ * It knows no driver: open reaches a driver through the character-device registry, ioctl and
+ * mmap through the file's operations, and emulator control through the debug registry.
  * src/kernel/worker.ts drives it from the worker thread's loop.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { RegionDesc } from '../../hw/memory.js';
-import { getProfile } from '../../hw/profile.js';
+import { PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
 import * as ch from '../../uapi/channel.js';
-import { EAGAIN, EBADF, EINVAL } from '../../uapi/errno.js';
-import { BO_IOCTLS, DmaBuf, mmapBo, mmapDmaBuf } from '../xe/xe_bo.js';
-import { DEBUG_OPS } from '../xe/xe_debug.js';
-import { XeDevice } from '../xe/xe_device.js';
-import { drmIoctl, IoctlTable, type Wait } from '../drm/drm_ioctl.js';
-import { DRM_IOCTLS } from '../drm/drm_core_ioctls.js';
+import { EAGAIN, EINVAL } from '../../uapi/errno.js';
+import { ChrdevRegistry } from './chrdev.js';
+import { DebugRegistry } from './debug.js';
 import { Errno } from './errno.js';
-import { EXEC_QUEUE_IOCTLS } from '../xe/xe_exec_queue.js';
-import { EventFd, fileAs } from './file.js';
+import { EventFd } from './eventfd.js';
+import { fileAs } from './file.js';
 import { Process } from './process.js';
-import { QUERY_IOCTLS } from '../xe/xe_query.js';
-import { SYNCOBJ_IOCTLS } from '../drm/drm_syncobj.js';
-import { UFENCE_IOCTLS } from '../xe/xe_wait_user_fence.js';
-import { VM_IOCTLS } from '../xe/xe_vm.js';
-import { XeFile } from '../xe/xe_file.js';
+import { monotonicNs, WaitQueue, type Wait } from './wait.js';
+
+/** Major number of the DRM character devices (DRM_MAJOR). */
+export const DRM_MAJOR = 226;
+/** First minor of the DRM render nodes; primary nodes start at 0. */
+export const DRM_MINOR_RENDER = 128;
 
 /** What the worker is started with. */
 export interface BootData {
@@ -39,20 +38,38 @@ interface SysResult {
   rets?: bigint[];
 }
 
+/**
+ * What a device driver borrows from the OS: the machine's physical memory (VRAM included),
+ * the system-memory page allocator, and the wait queue that wakes parked calls.
+ */
+export interface DeviceHost {
+  readonly phys: PhysicalMemory;
+  readonly sysmem: PageAllocator;
+  readonly waitq: WaitQueue;
+}
+
+/** A host of its own over `regions` (region 0 is system memory), for a device outside a kernel. */
+export function standaloneHost(regions: RegionDesc[]): DeviceHost {
+  return { phys: new PhysicalMemory(regions), sysmem: new PageAllocator(regions[0]), waitq: new WaitQueue() };
+}
+
 interface Parked {
   slot: number;
   wait: Wait;
   finish: (rc: number) => number;
 }
 
-/** Every ioctl handler of the driver and of DRM core. */
-const IOCTL_TABLE = new IoctlTable([
-  ...DRM_IOCTLS, ...QUERY_IOCTLS, ...BO_IOCTLS, ...VM_IOCTLS, ...EXEC_QUEUE_IOCTLS, ...SYNCOBJ_IOCTLS, ...UFENCE_IOCTLS,
-]);
-
-/** The kernel of one emulated machine with one xe device. */
-export class Kernel {
-  readonly dev: XeDevice;
+/** The kernel of one emulated machine. */
+export class Kernel implements DeviceHost {
+  readonly phys: PhysicalMemory;
+  readonly sysmem: PageAllocator;
+  readonly waitq = new WaitQueue();
+  /** Drivers' open functions, by major (the DRM node is DRM_MAJOR). */
+  readonly chrdevs = new ChrdevRegistry();
+  /** Emulator control operations (SYS.DEBUG). */
+  readonly debugOps = new DebugRegistry();
+  /** Set by DEBUG KERNEL_PANIC: the kernel thread dies after answering the call. */
+  panicked = false;
   readonly procs = new Map<number, Process>();
   private readonly i32: Int32Array;
   private readonly i64: BigInt64Array;
@@ -67,15 +84,22 @@ export class Kernel {
     boot: BootData,
     private readonly port: MessagePort | null,
   ) {
-    this.dev = new XeDevice(getProfile(boot.profile), boot.regions);
+    this.phys = new PhysicalMemory(boot.regions);
+    this.sysmem = new PageAllocator(boot.regions[0]);
     this.i32 = new Int32Array(boot.control);
     this.i64 = new BigInt64Array(boot.control);
     const p = this.newProcess(boot.ptSab, boot.caps);
     this.claimSlot(0, p);
+    this.debugOps.register(ch.DEBUG.KERNEL_BUG, () => {
+      throw new Error('deliberate kernel bug (DEBUG.KERNEL_BUG)');
+    });
+    this.debugOps.register(ch.DEBUG.KERNEL_PANIC, () => {
+      this.panicked = true;
+    });
   }
 
   private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
-    const p = new Process(this.nextPid++, ptSab, this.dev.phys, this.dev.sysmem, new Set(caps));
+    const p = new Process(this.nextPid++, ptSab, this.phys, this.sysmem, new Set(caps));
     this.procs.set(p.pid, p);
     return p;
   }
@@ -173,13 +197,14 @@ export class Kernel {
       case ch.SYS.IOCTL: {
         // fd is an int and the request an unsigned int: their low 32-bit words, no BigInt.
         const w = this.word(slot, ch.CH_ARGS_BYTE / 4);
-        const r = drmIoctl(IOCTL_TABLE, this.dev, p, this.i32[w], this.i32[w + 2] >>> 0, BigInt.asUintN(64, a(2)));
+        const r = p.file(this.i32[w]).ioctl(p, this.i32[w + 2] >>> 0, BigInt.asUintN(64, a(2)));
         if (r.done) return { rc: r.rc };
         this.parked.push({ slot, wait: r.wait, finish: r.finish });
         return null;
       }
       case ch.SYS.OPEN:
-        return { rc: p.installFd(new XeFile(this.dev, a(0) === 1n ? 'primary' : 'render')) };
+        // The channel's open has no path: it opens the one DRM node, ARG0 1 the primary minor.
+        return { rc: p.installFd(this.chrdevs.open(DRM_MAJOR, a(0) === 1n ? 0 : DRM_MINOR_RENDER)) };
       case ch.SYS.CLOSE:
         p.closeFd(Number(a(0)));
         return { rc: 0 };
@@ -210,7 +235,7 @@ export class Kernel {
       case ch.SYS.DUP:
         return { rc: p.installFd(p.file(Number(a(0))).get()) };
       case ch.SYS.DEBUG:
-        return { rc: 0, rets: this.debug(p, a) };
+        return { rc: 0, rets: this.debugOps.call(Number(a(0)), p, [a(1), a(2), a(3), a(4)]) };
       case ch.SYS.GETPID:
         return { rc: p.pid };
       case ch.SYS.PINGPONG:
@@ -228,9 +253,7 @@ export class Kernel {
   private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {
     if (length <= 0n || length > p.pt.span) throw new Errno(EINVAL);
     if (fd === -1) return p.mm.mmapAnon(Number(length));
-    const file = p.file(fd);
-    if (file instanceof DmaBuf) return mmapDmaBuf(file, p.mm, offset, Number(length));
-    return mmapBo(fileAs(file, XeFile, EBADF), p.mm, offset, Number(length));
+    return p.file(fd).mmap(p.mm, offset, Number(length));
   }
 
   private processCreate(capMask: bigint): SysResult {
@@ -253,12 +276,6 @@ export class Kernel {
     return null;
   }
 
-  private debug(p: Process, a: (i: number) => bigint): bigint[] {
-    const op = DEBUG_OPS[Number(a(0))];
-    if (!op) throw new Errno(EINVAL);
-    return op(this.dev, p, [a(1), a(2), a(3), a(4)]) ?? [];
-  }
-
   /** Answers `n` raw pings on CTL_PING (the benchmark's baseline round trip). */
   private pingPong(n: number, spin: boolean): void {
     const i32 = this.i32;
@@ -279,13 +296,13 @@ export class Kernel {
    */
   runWaits(): void {
     do this.runWaitsOnce();
-    while (this.parked.length && this.dev.peekWake());
+    while (this.parked.length && this.waitq.pending());
   }
 
   private runWaitsOnce(): void {
     if (!this.parked.length) return;
-    const woken = this.dev.takeWake();
-    const now = this.dev.now();
+    const woken = this.waitq.take();
+    const now = monotonicNs();
     const still: Parked[] = [];
     for (const w of this.parked) {
       let rc: number | null = null;
@@ -305,7 +322,7 @@ export class Kernel {
   /** Milliseconds the loop may sleep before the next parked deadline (capped). */
   sleepMs(cap: number): number {
     let ms = cap;
-    const now = this.dev.now();
+    const now = monotonicNs();
     for (const w of this.parked) {
       if (w.wait.deadline !== null) ms = Math.min(ms, Math.max(0, Number(w.wait.deadline - now) / 1e6));
     }

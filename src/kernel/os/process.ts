@@ -6,7 +6,7 @@ import { AddressSpace, CpuPageTable } from '../../hw/cpu_mmu.js';
 import type { PageAllocator, PhysicalMemory } from '../../hw/memory.js';
 import { EBADF, EMFILE } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
-import type { KFile } from './file.js';
+import type { KFile, Task } from './file.js';
 import { IdTable } from './idr.js';
 import { Mm } from './mm.js';
 import { LocalUserMemory, type UserMemory } from './uaccess.js';
@@ -15,7 +15,7 @@ import { LocalUserMemory, type UserMemory } from './uaccess.js';
 const FIRST_FD = 3;
 
 /** A process. */
-export class Process {
+export class Process implements Task {
   readonly pt: CpuPageTable;
   readonly as: AddressSpace;
   readonly um: UserMemory;

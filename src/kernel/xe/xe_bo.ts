@@ -1,12 +1,11 @@
 /**
- * GEM buffer objects: creation and placement (xe_bo.c: xe_gem_create_ioctl,
- * xe_bo_init_locked), the fake mmap offset (xe_gem_mmap_offset_ioctl, drm_gem_mmap),
- * handle close (drm_gem.c: drm_gem_close_ioctl) and PRIME export / import within the
- * device (drm_prime.c, xe_dma_buf.c: xe_gem_prime_export / xe_gem_prime_import).
+ * xe buffer objects (xe_bo.c): creation and placement (xe_gem_create_ioctl,
+ * xe_bo_init_locked) and the fake mmap offset (xe_gem_mmap_offset_ioctl). A Bo is a GEM
+ * object (drm_gem.ts: reference counting, handles, GEM_CLOSE, mmap); PRIME is drm_prime.ts
+ * with the driver's hooks in xe_dma_buf.ts.
  *
- * A Bo is reference counted: every GEM handle, every CPU mapping, every dma-buf and (later)
- * every VMA holds one reference. The last put returns the physical pages to their region
- * and removes the fake offset, so DEBUG.MEM_USAGE shows exactly what is alive.
+ * The last put of a Bo returns the physical pages to their region (after DRM core removed
+ * the fake offset), so DEBUG.MEM_USAGE shows exactly what is alive.
  *
  * Upstream facts used here were checked against the newest driver source found (a 2026
  * tree with xe_bo_decompress and the purgeable-BO madvise; GitHub NadiaYvette/linux
@@ -16,22 +15,18 @@
  * Deliberate simplifications (observable only through memory accounting):
  * - Pages are allocated and zeroed at creation, DEFER_BACKING included (the driver defers
  *   a DEFER_BACKING BO's backing to first use).
- * - The per-file PRIME cache (dma-buf -> handle) is modelled as "the file's lowest handle of
- *   that object", which gives the same answers for every sequence reachable through this
- *   uAPI (no flink / GEM_OPEN).
  * - A VM-private BO keeps a pointer to its Vm without taking a VM reference.
  */
 import { PAGE_SIZE } from '../../hw/memory.js';
-import { EACCES, EBADF, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
+import { EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import type { XeDevice } from './xe_device.js';
-import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
+import { GemObject } from '../drm/drm_gem.js';
+import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno, nonZero } from '../os/errno.js';
+import type { XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './xe_ext.js';
-import { KFile } from '../os/file.js';
-import type { MappingBacking, Mm } from '../os/mm.js';
+import type { IoctlCtx, XeFile } from './xe_file.js';
 import type { Vm } from './xe_vm.js';
-import type { XeFile } from './xe_file.js';
 
 const FLAG_DEFER_BACKING = C('DRM_XE_GEM_CREATE_FLAG_DEFER_BACKING');
 const FLAG_SCANOUT = C('DRM_XE_GEM_CREATE_FLAG_SCANOUT');
@@ -46,8 +41,6 @@ const EXT_SET_PROPERTY = C('DRM_XE_GEM_CREATE_EXTENSION_SET_PROPERTY');
 const PROP_PXP_TYPE = C('DRM_XE_GEM_CREATE_SET_PROPERTY_PXP_TYPE');
 const PXP_TYPE_NONE = C('DRM_XE_PXP_TYPE_NONE');
 const PXP_TYPE_HWDRM = C('DRM_XE_PXP_TYPE_HWDRM');
-const DRM_CLOEXEC = C('DRM_CLOEXEC');
-const DRM_RDWR = C('DRM_RDWR');
 
 /** Fixed fake offset of the PCI barrier page (xe_bo.h: XE_PCI_BARRIER_MMAP_OFFSET = 0x50 << XE_PTE_SHIFT). */
 export const PCI_BARRIER_MMAP_OFFSET = 0x50n << 12n;
@@ -71,11 +64,9 @@ export interface BoCreateArgs {
   vm: Vm | null;
 }
 
-/** A buffer object (xe_bo). */
-export class Bo {
+/** A buffer object (xe_bo); its size is a multiple of 4K (of 64K when `chunkPages` is 16). */
+export class Bo extends GemObject {
   readonly dev: XeDevice;
-  /** Size in bytes (a multiple of 4K; of 64K when `chunkPages` is 16). */
-  readonly size: number;
   readonly placement: number;
   /** DRM_XE_GEM_CREATE_FLAG_* as given at creation. */
   readonly flags: number;
@@ -89,17 +80,12 @@ export class Bo {
   readonly region: number;
   /** Physical allocation granule in 4K pages: 16 for VRAM needing 64K pages, else 1. */
   readonly chunkPages: number;
-  /** Fake mmap offset (drm_vma_node_offset_addr), stable for the object's life. */
-  readonly mmapOffset: bigint;
-  /** The exported dma-buf while one is alive (obj->dma_buf); at most one per object. */
-  dmabuf: DmaBuf | null = null;
   /** Physical address of each 4K page; emptied when the object is freed. */
   private pages: number[];
-  private refs = 1;
 
   private constructor(dev: XeDevice, a: BoCreateArgs, region: number, chunkPages: number, pages: number[]) {
+    super(dev.vma, Number(a.size));
     this.dev = dev;
-    this.size = Number(a.size);
     this.placement = a.placement;
     this.flags = a.flags;
     this.cpuCaching = a.cpuCaching;
@@ -107,8 +93,6 @@ export class Bo {
     this.region = region;
     this.chunkPages = chunkPages;
     this.pages = pages;
-    this.mmapOffset = dev.allocMmapOffset(this.size);
-    dev.mmapBos.set(this.mmapOffset, this);
   }
 
   /**
@@ -149,11 +133,6 @@ export class Bo {
     return (this.flags & FLAG_NO_COMPRESSION) !== 0;
   }
 
-  /** Whether the last reference is gone. */
-  get freed(): boolean {
-    return this.refs === 0;
-  }
-
   /** Physical address of 4K page `i`. */
   page(i: number): number {
     const pa = this.pages[i];
@@ -166,67 +145,23 @@ export class Bo {
     return this.page(Math.floor(offset / PAGE_SIZE)) + (offset % PAGE_SIZE);
   }
 
-  /** Takes a reference (a handle, a mapping, a dma-buf, a VMA). */
-  get(): this {
-    if (this.refs <= 0) throw new Error('Bo.get() on a freed object');
-    this.refs++;
-    return this;
-  }
-
-  /** Drops a reference (a handle, a mapping or a VMA); the last one frees the pages. */
-  put(): void {
-    if (this.refs <= 0) throw new Error('Bo.put() on a freed object');
-    if (--this.refs > 0) return;
-    this.dev.mmapBos.delete(this.mmapOffset);
+  /** Returns the pages to their region (the last reference is gone). */
+  protected free(): void {
     this.dev.allocator(this.region).free(this.pages);
     this.pages = [];
   }
+}
 
-  /** The lowest handle `file` holds for this object, if any (drm_vma_node_is_allowed / prime lookup). */
-  handleIn(file: XeFile): number | undefined {
-    for (const [h, bo] of file.bos.entries()) if (bo === this) return h;
-    return undefined;
-  }
+/** gem_to_xe_bo: the Bo behind a GEM object of this driver. */
+export function gemToBo(obj: GemObject): Bo {
+  if (!(obj instanceof Bo)) throw new Error('not an xe BO');
+  return obj;
 }
 
 /** VRAM of this BO must use 64K pages (xe_bo_init_locked: NEED64K parts, or a 64K-aligned VRAM scanout). */
 function needs64K(dev: XeDevice, a: BoCreateArgs): boolean {
   if (!(a.placement & ~SYSMEM_BIT)) return false;
   return dev.profile.vram64k || ((a.flags & FLAG_SCANOUT) !== 0 && a.size % BigInt(SZ_64K) === 0n);
-}
-
-/** An exported BO (a dma-buf file). Holds a reference to the BO while any fd or import refers to it. */
-export class DmaBuf extends KFile {
-  readonly kind = 'dmabuf';
-
-  constructor(
-    readonly bo: Bo,
-    /** DRM_CLOEXEC / DRM_RDWR as exported. */
-    readonly flags: number,
-  ) {
-    super();
-    bo.get();
-    bo.dmabuf = this;
-  }
-
-  protected release(): void {
-    if (this.bo.dmabuf === this) this.bo.dmabuf = null;
-    this.bo.put();
-  }
-}
-
-/** A mapping's hold on a BO: one reference, dropped when the mapping goes away. */
-function mappingOf(bo: Bo): MappingBacking {
-  bo.get();
-  let live = true;
-  return {
-    page: (i) => bo.page(i),
-    release: () => {
-      if (!live) return;
-      live = false;
-      bo.put();
-    },
-  };
 }
 
 /** DRM_IOCTL_XE_GEM_CREATE (xe_gem_create_ioctl). Checks in the driver's order. */
@@ -267,7 +202,7 @@ function gemCreate(c: IoctlCtx): number {
     bo.put();
     throw e;
   }
-  const handle = c.file.bos.alloc(bo);
+  const handle = c.file.objects.alloc(bo);
   if (handle < 0) {
     bo.put();
     return -ENOSPC;
@@ -315,113 +250,14 @@ function gemMmapOffset(c: IoctlCtx): number {
     a.offset = PCI_BARRIER_MMAP_OFFSET;
     return 0;
   }
-  const bo = c.file.bos.get(a.handle as number);
-  check(!bo, ENOENT);
-  a.offset = bo!.mmapOffset;
+  const obj = c.file.objects.get(a.handle as number);
+  check(!obj, ENOENT);
+  a.offset = obj!.mmapOffset;
   return 0;
 }
 
-/** DRM_IOCTL_GEM_CLOSE (drm_gem_close_ioctl): `pad` is not checked; an unknown handle (0 too) is -EINVAL. */
-function gemClose(c: IoctlCtx): number {
-  const bo = c.file.bos.remove(c.args.handle as number);
-  if (!bo) return -EINVAL;
-  bo.put();
-  return 0;
-}
-
-/**
- * DRM_IOCTL_PRIME_HANDLE_TO_FD (drm_prime_handle_to_fd_ioctl -> drm_gem_prime_handle_to_dmabuf
- * -> xe_gem_prime_export). Flags other than DRM_CLOEXEC | DRM_RDWR -> -EINVAL; unknown handle
- * -> -ENOENT; an object already exported reuses its dma-buf; a VM-private BO -> -EPERM; no
- * free fd -> -EMFILE. The fd goes into the calling process.
- */
-function primeHandleToFd(c: IoctlCtx): number {
-  const a = c.args;
-  const flags = a.flags as number;
-  check((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0, EINVAL);
-  const bo = c.file.bos.get(a.handle as number);
-  check(!bo, ENOENT);
-  let buf: DmaBuf;
-  if (bo!.dmabuf) buf = bo!.dmabuf.get();
-  else {
-    check(bo!.vm !== null, EPERM);
-    buf = new DmaBuf(bo!, flags);
-  }
-  a.fd = c.proc.installFd(buf);
-  return 0;
-}
-
-/**
- * DRM_IOCTL_PRIME_FD_TO_HANDLE (drm_gem_prime_fd_to_handle). dma_buf_get: no such fd ->
- * -EBADF, not a dma-buf -> -EINVAL. A dma-buf of this device resolves to its own BO
- * (xe_gem_prime_import): the file's existing handle for it, else a new lowest-free handle.
- * `flags` is ignored on import.
- */
-function primeFdToHandle(c: IoctlCtx): number {
-  const a = c.args;
-  const f = c.proc.fds.get(a.fd as number);
-  check(!f, EBADF);
-  check(!(f instanceof DmaBuf), EINVAL);
-  const bo = (f as DmaBuf).bo;
-  const have = bo.handleIn(c.file);
-  if (have !== undefined) {
-    a.handle = have;
-    return 0;
-  }
-  const handle = c.file.bos.alloc(bo.get());
-  if (handle < 0) {
-    bo.put();
-    return -ENOSPC;
-  }
-  a.handle = handle;
-  return 0;
-}
-
-/** GEM and PRIME ioctls. */
-export const BO_IOCTLS: IoctlDef[] = [
+/** BO ioctls of the driver. */
+export const BO_IOCTLS: IoctlDef<XeFile>[] = [
   { name: 'DRM_IOCTL_XE_GEM_CREATE', handler: gemCreate },
   { name: 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', handler: gemMmapOffset },
-  { name: 'DRM_IOCTL_GEM_CLOSE', handler: gemClose },
-  { name: 'DRM_IOCTL_PRIME_HANDLE_TO_FD', handler: primeHandleToFd },
-  { name: 'DRM_IOCTL_PRIME_FD_TO_HANDLE', handler: primeFdToHandle },
 ];
-
-function pagesOf(length: number): number {
-  return Math.ceil(length / PAGE_SIZE);
-}
-
-/**
- * mmap of a BO through its fake offset on a DRM file (drm_gem_mmap). The offset must be
- * the exact start of a live object and the mapping must fit in it (drm_vma_offset_exact_lookup,
- * else -EINVAL); the file must hold a handle to it (drm_vma_node_is_allowed, else -EACCES).
- * The PCI barrier offset is not a BO: xe_pci_barrier_mmap refuses any mapping with PROT_READ,
- * and this mmap always maps read/write, so it also ends in -EINVAL. The mapping holds a BO
- * reference until munmap or exit.
- */
-export function mmapBo(file: XeFile, mm: Mm, offset: bigint, length: number): bigint {
-  const bo = file.dev.mmapBos.get(offset);
-  if (!bo || length <= 0 || pagesOf(length) > bo.pageCount) throw new Errno(EINVAL);
-  if (bo.handleIn(file) === undefined) throw new Errno(EACCES);
-  return mapBo(bo, mm, 0, length);
-}
-
-/**
- * mmap of a dma-buf fd (dma_buf_mmap_internal -> drm_gem_dmabuf_mmap): `offset` is relative
- * to the object; a range past its end -> -EINVAL. No handle is needed.
- */
-export function mmapDmaBuf(buf: DmaBuf, mm: Mm, offset: bigint, length: number): bigint {
-  if (offset % BigInt(PAGE_SIZE) !== 0n || length <= 0) throw new Errno(EINVAL);
-  const pgoff = offset / BigInt(PAGE_SIZE);
-  if (pgoff + BigInt(pagesOf(length)) > BigInt(buf.bo.pageCount)) throw new Errno(EINVAL);
-  return mapBo(buf.bo, mm, Number(pgoff), length);
-}
-
-function mapBo(bo: Bo, mm: Mm, pgoff: number, length: number): bigint {
-  const backing = mappingOf(bo);
-  try {
-    return mm.mmapObject(backing, pgoff, length);
-  } catch (e) {
-    backing.release();
-    throw e;
-  }
-}

@@ -1,35 +1,37 @@
 /**
- * Emulator control operations (SYS.DEBUG), the analogue of debugfs and fault injection:
- * wedge the device, attach and signal fences the test controls, write user fences as the
- * GPU would, ban queues. Each returns the 64-bit result words of the call.
+ * The driver's emulator control operations (SYS.DEBUG), the analogue of debugfs and fault
+ * injection: wedge the device, write user fences as the GPU would, ban queues, report memory
+ * use. DRM core registers the fence controls, the OS the kernel bug / panic ones.
  */
 import { DEBUG } from '../../uapi/channel.js';
-import type { XeDevice } from './xe_device.js';
-import { banQueue } from './xe_exec_queue.js';
+import { ENOENT } from '../../uapi/errno.js';
+import type { DebugRegistry } from '../os/debug.js';
+import { check } from '../os/errno.js';
+import { fileAs } from '../os/file.js';
 import type { Process } from '../os/process.js';
-import { debugFenceAttach, debugFenceSignal } from '../drm/drm_syncobj.js';
 import { putUserU64 } from '../os/uaccess.js';
+import type { XeDevice } from './xe_device.js';
+import { XeFile } from './xe_file.js';
 
-/** A control operation: (device, calling process, ARG1..ARG4) -> return words. */
-export type DebugOp = (dev: XeDevice, proc: Process, args: bigint[]) => bigint[] | void;
+/** DEBUG QUEUE_BAN: bans queue `id` of xe file `fd` of `proc` (not an xe file: -EINVAL), and wakes waiters. */
+function banQueue(dev: XeDevice, proc: Process, fd: number, id: number): void {
+  const file = fileAs(proc.file(fd), XeFile);
+  const q = file.execQueues.get(id);
+  check(!q, ENOENT);
+  q!.ban();
+  // guc_exec_queue_timedout_job wakes user-fence waiters so that they see the reset.
+  dev.wake();
+}
 
-/** Control operations by DEBUG_* number. */
-export const DEBUG_OPS: Record<number, DebugOp> = {
-  [DEBUG.WEDGE]: (dev, _p, [on]) => {
+/** Registers the controls of device `dev`. */
+export function registerXeDebugOps(ops: DebugRegistry, dev: XeDevice): void {
+  ops.register(DEBUG.WEDGE, (_p, [on]) => {
     dev.wedged = on !== 0n;
-  },
-  [DEBUG.KERNEL_BUG]: () => {
-    throw new Error('deliberate kernel bug (DEBUG.KERNEL_BUG)');
-  },
-  [DEBUG.FENCE_ATTACH]: (dev, p, [fd, handle, point]) => debugFenceAttach(dev, p, Number(fd), Number(handle), point),
-  [DEBUG.FENCE_SIGNAL]: (dev, _p, [id, errno]) => debugFenceSignal(dev, id, errno),
-  [DEBUG.UFENCE_WRITE]: (dev, p, [addr, value]) => {
+  });
+  ops.register(DEBUG.UFENCE_WRITE, (p, [addr, value]) => {
     putUserU64(p.um, addr, value);
     dev.wake();
-  },
-  [DEBUG.QUEUE_BAN]: (dev, p, [fd, id]) => banQueue(dev, p, Number(fd), Number(id)),
-  [DEBUG.KERNEL_PANIC]: (dev) => {
-    dev.panicked = true;
-  },
-  [DEBUG.MEM_USAGE]: (dev) => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))],
-};
+  });
+  ops.register(DEBUG.QUEUE_BAN, (p, [fd, id]) => banQueue(dev, p, Number(fd), Number(id)));
+  ops.register(DEBUG.MEM_USAGE, () => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))]);
+}

@@ -13,16 +13,14 @@ import { CAP } from '../../uapi/channel.js';
 import { decodeArray, type Fields } from '../../uapi/codec.js';
 import { EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
 import { C, CB, layoutOf } from '../../uapi/uapi.js';
-import type { XeDevice } from './xe_device.js';
-import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
-import { check, Errno, nonZero } from '../os/errno.js';
 import { LastFence } from '../drm/dma_fence.js';
-import { copySetProperty, walkUserExtensions } from './xe_ext.js';
-import { fileAs } from '../os/file.js';
-import type { Process } from '../os/process.js';
+import type { IoctlCtx as DrmIoctlCtx, IoctlDef, IoctlFile } from '../drm/drm_ioctl.js';
+import { check, Errno, nonZero } from '../os/errno.js';
+import type { Task } from '../os/file.js';
+import type { IdTable } from '../os/idr.js';
 import type { UserMemory } from '../os/uaccess.js';
-import type { Vm } from './xe_vm.js';
-import { XeFile } from './xe_file.js';
+import type { XeDevice } from './xe_device.js';
+import { copySetProperty, walkUserExtensions } from './xe_ext.js';
 
 // uAPI engine classes (DRM_XE_ENGINE_CLASS_*).
 const CLASS_RENDER = C('DRM_XE_ENGINE_CLASS_RENDER');
@@ -124,6 +122,34 @@ function hwEngineLookup(profile: Profile, eci: Fields): HwEngine | undefined {
   return gt && desc ? { gt, desc } : undefined;
 }
 
+/**
+ * What a queue uses of its VM (struct xe_vm). The VM module sits above this one (a VM
+ * creates its default bind queue), so queues see it through this interface; Vm implements it.
+ */
+export interface QueueVm {
+  /** The file that created the VM (vm->xef); null for kernel VMs. */
+  readonly file: QueueFile | null;
+  /** Exec queues created on the VM. */
+  readonly execQueues: Set<ExecQueue>;
+  /** Compute queues of a preempt-fence mode VM. */
+  readonly preemptQueues: Set<ExecQueue>;
+  readonly closedOrBanned: boolean;
+  readonly preemptFenceMode: boolean;
+  get(): this;
+  put(): void;
+  addComputeQueue(q: ExecQueue): void;
+  removeComputeQueue(q: ExecQueue): void;
+}
+
+/** What exec queues use of an xe file (XeFile implements it): its VM and queue id tables. */
+export interface QueueFile extends IoctlFile {
+  readonly dev: XeDevice;
+  readonly vms: IdTable<QueueVm>;
+  readonly execQueues: IdTable<ExecQueue>;
+}
+
+type IoctlCtx = DrmIoctlCtx<QueueFile>;
+
 /** A multi-queue group (struct xe_exec_queue_group). */
 export class MultiQueueGroup {
   /** Secondary queues by position (1..63); they stay until the group goes. */
@@ -149,7 +175,7 @@ interface QueueInit {
   hwe: HwEngine;
   logicalMask: number;
   width: number;
-  vm: Vm | null;
+  vm: QueueVm | null;
   bind: boolean;
   bindChild?: boolean;
   lowLatency?: boolean;
@@ -172,9 +198,9 @@ export class ExecQueue {
   readonly bindChild: boolean;
   readonly lowLatency: boolean;
   /** The VM: q->vm for engine queues, q->user_vm for bind queues. Holds a reference. */
-  readonly vm: Vm | null;
+  readonly vm: QueueVm | null;
   /** The owning file (q->xef), set when creation succeeded; null for kernel-made queues. */
-  file: XeFile | null = null;
+  file: QueueFile | null = null;
 
   priority: number = PRIORITY.NORMAL;
   timesliceUs: number = SCHED_DEFAULTS.timesliceUs;
@@ -304,12 +330,12 @@ type PropertyFn = (c: PropCtx, q: ExecQueue, value: bigint) => void;
 /** What a property setter needs besides the queue. */
 export interface PropCtx {
   dev: XeDevice;
-  proc: Process;
+  proc: Task;
   um: UserMemory;
 }
 
 /** xe_exec_queue_device_get_max_priority: HIGH with CAP_SYS_NICE, else NORMAL. */
-function maxPriority(proc: Process): number {
+function maxPriority(proc: Task): number {
   return proc.capable(CAP.SYS_NICE) ? PRIORITY.HIGH : PRIORITY.NORMAL;
 }
 
@@ -469,7 +495,7 @@ function primaryGt(profile: Profile, tile: number): GtDesc | undefined {
  * class of the tile's primary GT, placed on any non-reserved copy engine (none: -ENODEV).
  * `c` is null for the VM's own default queue (no extensions).
  */
-export function createBindQueue(dev: XeDevice, tile: number, userVm: Vm, extensions: bigint, c: PropCtx | null, child = false): ExecQueue {
+export function createBindQueue(dev: XeDevice, tile: number, userVm: QueueVm, extensions: bigint, c: PropCtx | null, child = false): ExecQueue {
   const gt = primaryGt(dev.profile, tile);
   const copies = gt?.engines.filter((e) => e.engineClass === CLASS_COPY) ?? [];
   let desc: EngineDesc | undefined;
@@ -540,7 +566,7 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
   const pc: PropCtx = { dev: c.dev, proc: c.proc, um: c.um };
 
   let q: ExecQueue;
-  let vm: Vm;
+  let vm: QueueVm;
   if (eci[0].engine_class === CLASS_VM_BIND) {
     check(width !== 1 || numPlacements !== 1 || eci[0].engine_instance !== 0, EINVAL);
     const found = c.file.vms.get(a.vm_id as number);
@@ -630,18 +656,8 @@ function execQueueSetPropertyIoctl(c: IoctlCtx): number {
   return 0;
 }
 
-/** DEBUG QUEUE_BAN: bans queue `id` of DRM file `fd` of `proc`, and wakes waiters. */
-export function banQueue(dev: XeDevice, proc: Process, fd: number, id: number): void {
-  const file = fileAs(proc.file(fd), XeFile);
-  const q = file.execQueues.get(id);
-  check(!q, ENOENT);
-  q!.ban();
-  // guc_exec_queue_timedout_job wakes user-fence waiters so that they see the reset.
-  dev.wake();
-}
-
 /** Exec queue ioctls. */
-export const EXEC_QUEUE_IOCTLS: IoctlDef[] = [
+export const EXEC_QUEUE_IOCTLS: IoctlDef<QueueFile>[] = [
   { name: 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', handler: execQueueCreateIoctl },
   { name: 'DRM_IOCTL_XE_EXEC_QUEUE_DESTROY', handler: execQueueDestroyIoctl },
   { name: 'DRM_IOCTL_XE_EXEC_QUEUE_GET_PROPERTY', handler: execQueueGetPropertyIoctl },

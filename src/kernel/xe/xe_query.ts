@@ -30,9 +30,10 @@ import { CAP } from '../../uapi/channel.js';
 import { EFAULT, EINVAL, ENODEV, ENOSPC } from '../../uapi/errno.js';
 import { flatMembers, memberSize } from '../../uapi/layout.js';
 import { C, CB, layoutOf } from '../../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
-import type { XeDevice } from './xe_device.js';
+import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { Errno, nonZero } from '../os/errno.js';
+import type { XeDevice } from './xe_device.js';
+import type { IoctlCtx, XeFile } from './xe_file.js';
 
 /**
  * Whether MEM_REGIONS hides `used` from callers without CAP_PERFMON / CAP_SYS_ADMIN. The
@@ -544,4 +545,4 @@ function deviceQuery(c: IoctlCtx): number {
 }
 
 /** Query ioctls. */
-export const QUERY_IOCTLS: IoctlDef[] = [{ name: 'DRM_IOCTL_XE_DEVICE_QUERY', handler: deviceQuery }];
+export const QUERY_IOCTLS: IoctlDef<XeFile>[] = [{ name: 'DRM_IOCTL_XE_DEVICE_QUERY', handler: deviceQuery }];

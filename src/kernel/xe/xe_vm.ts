@@ -12,11 +12,11 @@
 import type { Profile } from '../../hw/profile.js';
 import { EBUSY, EINVAL, ENOENT } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import type { XeDevice } from './xe_device.js';
 import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno, nonZero } from '../os/errno.js';
-import { createBindQueue, type ExecQueue } from './xe_exec_queue.js';
-import type { XeFile } from './xe_file.js';
+import type { IdTable } from '../os/idr.js';
+import type { XeDevice } from './xe_device.js';
+import { createBindQueue, type ExecQueue, type QueueFile, type QueueVm } from './xe_exec_queue.js';
 
 const FLAG_SCRATCH_PAGE = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');
 const FLAG_LR_MODE = C('DRM_XE_VM_CREATE_FLAG_LR_MODE');
@@ -73,8 +73,13 @@ function asidSpace(dev: XeDevice): AsidSpace {
   return s;
 }
 
+/** What VMs use of an xe file (XeFile implements it): its VM and queue id tables. */
+export interface VmFile extends QueueFile {
+  readonly vms: IdTable<Vm>;
+}
+
 /** A VM (struct xe_vm). */
-export class Vm {
+export class Vm implements QueueVm {
   /** DRM_XE_VM_CREATE_FLAG_* as accepted (after the scratch workaround). */
   readonly flags: number;
   /** 1 << va_bits; 0 once closed (xe_vm_close). */
@@ -96,7 +101,7 @@ export class Vm {
   /** Exec queues created on this VM (xe_vm_add_exec_queue; removed when they are freed). */
   readonly execQueues = new Set<ExecQueue>();
   /** The file that created the VM (vm->xef); null for kernel VMs. */
-  file: XeFile | null = null;
+  file: VmFile | null = null;
   /** Compute queues of a preempt-fence mode VM (vm->preempt.exec_queues). */
   readonly preemptQueues = new Set<ExecQueue>();
   private refs = 1;
@@ -189,7 +194,7 @@ export class Vm {
 }
 
 /** xe_vm_create for a user VM: default bind queue, then the ASID. */
-function vmCreate(dev: XeDevice, flags: number, file: XeFile): Vm {
+function vmCreate(dev: XeDevice, flags: number, file: VmFile): Vm {
   const vm = new Vm(dev, flags);
   vm.file = file;
   try {
@@ -203,7 +208,7 @@ function vmCreate(dev: XeDevice, flags: number, file: XeFile): Vm {
 }
 
 /** DRM_IOCTL_XE_VM_CREATE, checks in the order of the newest xe_vm_create_ioctl. */
-function vmCreateIoctl(c: IoctlCtx): number {
+function vmCreateIoctl(c: IoctlCtx<VmFile>): number {
   const a = c.args;
   const profile = c.dev.profile;
   check(a.extensions !== 0n, EINVAL);
@@ -229,7 +234,7 @@ function vmCreateIoctl(c: IoctlCtx): number {
 }
 
 /** DRM_IOCTL_XE_VM_DESTROY (xe_vm_destroy_ioctl). */
-function vmDestroyIoctl(c: IoctlCtx): number {
+function vmDestroyIoctl(c: IoctlCtx<VmFile>): number {
   const a = c.args;
   check(a.pad !== 0 || nonZero(a.reserved), EINVAL);
   const id = a.vm_id as number;
@@ -242,7 +247,7 @@ function vmDestroyIoctl(c: IoctlCtx): number {
 }
 
 /** VM ioctls. */
-export const VM_IOCTLS: IoctlDef[] = [
+export const VM_IOCTLS: IoctlDef<VmFile>[] = [
   { name: 'DRM_IOCTL_XE_VM_CREATE', handler: vmCreateIoctl },
   { name: 'DRM_IOCTL_XE_VM_DESTROY', handler: vmDestroyIoctl },
 ];

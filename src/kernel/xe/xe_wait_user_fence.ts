@@ -20,10 +20,12 @@
  */
 import { EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import type { IoctlCtx, IoctlDef, Wait } from '../drm/drm_ioctl.js';
+import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno, nonZero } from '../os/errno.js';
-import type { ExecQueue } from './xe_exec_queue.js';
 import { getUserU64 } from '../os/uaccess.js';
+import type { Wait } from '../os/wait.js';
+import type { ExecQueue } from './xe_exec_queue.js';
+import type { IoctlCtx, XeFile } from './xe_file.js';
 
 const OP_EQ = C('DRM_XE_UFENCE_WAIT_OP_EQ');
 const OP_NEQ = C('DRM_XE_UFENCE_WAIT_OP_NEQ');
@@ -150,4 +152,4 @@ function waitUserFence(c: IoctlCtx): number | Wait {
 }
 
 /** User-fence ioctls. */
-export const UFENCE_IOCTLS: IoctlDef[] = [{ name: 'DRM_IOCTL_XE_WAIT_USER_FENCE', handler: waitUserFence }];
+export const UFENCE_IOCTLS: IoctlDef<XeFile>[] = [{ name: 'DRM_IOCTL_XE_WAIT_USER_FENCE', handler: waitUserFence }];
