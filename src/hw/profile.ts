@@ -45,7 +45,7 @@ export interface EngineDesc {
 
 /**
  * Fuse topology of a GT as the driver caches it (xe_gt_topology.c). Masks are little-endian
- * bit masks; the driver reports them in fixed-size byte arrays (see src/kernel/query.ts).
+ * bit masks; the driver reports them in fixed-size byte arrays (see src/kernel/xe/xe_query.ts).
  */
 export interface TopologyDesc {
   /** DSS (Xe-core) mask available for geometry. */

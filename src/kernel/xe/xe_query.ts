@@ -49,7 +49,7 @@ export const USED_NEEDS_PERFMON = false;
 export const DRIVER_FEATURES = {
   /** DRM_XE_EXEC_QUEUE_LOW_LATENCY_HINT accepted at exec-queue create (spec 5.1). */
   lowLatency: true,
-  /** GEM_CREATE NO_COMPRESSION on Xe2+ (src/kernel/bo.ts). */
+  /** GEM_CREATE NO_COMPRESSION on Xe2+ (src/kernel/xe/xe_bo.ts). */
   noCompressionHint: true,
   /** DRM_XE_EXEC_QUEUE_SET_DISABLE_STATE_CACHE_PERF_FIX: not implemented. */
   disableStateCachePerfFix: false,
