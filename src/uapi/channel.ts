@@ -81,7 +81,10 @@ export const SYS = {
   OPEN: 2,
   /** close(fd) */
   CLOSE: 3,
-  /** mmap(length, prot, fd, offset) -> RET0 address. fd -1 = anonymous */
+  /**
+   * mmap(length, prot, fd, offset, addr, flags) -> RET0 address. fd -1 = anonymous; flags
+   * MAP_FIXED / MAP_FIXED_NOREPLACE place the mapping at addr, else addr is a hint (0: none)
+   */
   MMAP: 4,
   /** munmap(addr, length) */
   MUNMAP: 5,
@@ -116,6 +119,11 @@ export const SYS = {
   /** getpid() -> RESULT pid: the cheapest real system call (the bench's transport figure). */
   GETPID: 18,
 } as const;
+
+/** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */
+export const MAP_FIXED = 0x10;
+/** mmap flag: map exactly at addr; -EEXIST if anything is mapped in the range. */
+export const MAP_FIXED_NOREPLACE = 0x100000;
 
 /** Emulator control operations (SYS.DEBUG ARG0), for tests and fault injection. */
 export const DEBUG = {

@@ -65,10 +65,10 @@ export class Channel {
     this.rets = new BigInt64Array(control, this.base + ch.CH_RETS_BYTE, ch.CH_NRETS);
   }
 
-  /** Makes system call `nr` with up to 5 arguments; blocks until the kernel answers. */
-  call(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): SysReturn {
+  /** Makes system call `nr` with up to 6 arguments; blocks until the kernel answers. */
+  call(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): SysReturn {
     const args = this.args;
-    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4;
+    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
     return this.post(nr);
   }
 

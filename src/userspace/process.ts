@@ -5,10 +5,31 @@
  */
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
-import { CTL_PING, DEBUG, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
+import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
+
+/**
+ * Where mmap puts a mapping: `fixed` (MAP_FIXED: exactly there, replacing whatever is mapped
+ * in the range), `noReplace` (MAP_FIXED_NOREPLACE: exactly there, EEXIST if anything is), or
+ * `hint` (used when the range is free). At most one; none: the kernel chooses.
+ */
+export interface MmapAt {
+  fixed?: bigint;
+  noReplace?: bigint;
+  hint?: bigint;
+}
+
+/** The addr and flags words of mmap for `at`. */
+function placeArgs(at: MmapAt): [bigint, bigint] {
+  const given = (['fixed', 'noReplace', 'hint'] as const).filter((k) => at[k] !== undefined);
+  if (given.length > 1) throw new TypeError(`mmap: give one of fixed, noReplace, hint (got ${given.join(', ')})`);
+  const k = given[0];
+  if (k === undefined) return [0n, 0n];
+  assertBigint(`mmap ${k}`, at[k]);
+  return [at[k]!, BigInt(k === 'fixed' ? MAP_FIXED : k === 'noReplace' ? MAP_FIXED_NOREPLACE : 0)];
+}
 
 /** Everything a thread needs to issue calls in a process; can be posted to another worker thread. */
 export interface ThreadHandle {
@@ -38,8 +59,8 @@ export class Process {
   }
 
   /** Issues a system call; returns RESULT, or -1 with errno set. RET words land in `rets`. */
-  private sys(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): number {
-    const r = this.chan.call(nr, a0, a1, a2, a3, a4);
+  private sys(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): number {
+    const r = this.chan.call(nr, a0, a1, a2, a3, a4, a5);
     this.rets = r.rets;
     if (r.result < 0) {
       this.errno = r.errno;
@@ -49,8 +70,8 @@ export class Process {
   }
 
   /** Like sys, for calls that return a 64-bit word: the word, or -1n with errno set. */
-  private sys64(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): bigint {
-    return this.sys(nr, a0, a1, a2, a3) < 0 ? -1n : BigInt.asUintN(64, this.rets[0]);
+  private sys64(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): bigint {
+    return this.sys(nr, a0, a1, a2, a3, a4, a5) < 0 ? -1n : BigInt.asUintN(64, this.rets[0]);
   }
 
   /** getpid(): this process's id, fetched from the kernel. */
@@ -79,18 +100,21 @@ export class Process {
     return r.result;
   }
 
-  /** Maps `length` bytes of fd at `offset` (a BO's fake offset); returns the address, or -1n with errno. */
-  mmap(length: number | bigint, fd: number, offset: bigint): bigint {
+  /**
+   * Maps `length` bytes of fd at `offset` (a BO's fake offset, or an offset into a dma-buf),
+   * placed as `at` says; returns the address, or -1n with errno.
+   */
+  mmap(length: number | bigint, fd: number, offset: bigint, at: MmapAt = {}): bigint {
     assertBigint('mmap offset', offset);
-    return this.sys64(SYS.MMAP, BigInt(length), 3n, BigInt(fd), offset);
+    return this.sys64(SYS.MMAP, BigInt(length), 3n, BigInt(fd), offset, ...placeArgs(at));
   }
 
-  /** Anonymous zeroed memory (mmap MAP_ANONYMOUS); address, or -1n with errno. */
-  mmapAnon(length: number | bigint): bigint {
-    return this.sys64(SYS.MMAP, BigInt(length), 3n, -1n, 0n);
+  /** Anonymous zeroed memory (mmap MAP_ANONYMOUS), placed as `at` says; address, or -1n with errno. */
+  mmapAnon(length: number | bigint, at: MmapAt = {}): bigint {
+    return this.sys64(SYS.MMAP, BigInt(length), 3n, -1n, 0n, ...placeArgs(at));
   }
 
-  /** Unmaps pages. */
+  /** Unmaps exactly the pages of [addr, addr + length), splitting mappings; holes are fine. */
   munmap(addr: bigint, length: number | bigint): number {
     assertBigint('munmap addr', addr);
     return this.sys(SYS.MUNMAP, addr, BigInt(length));

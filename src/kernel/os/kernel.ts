@@ -6,7 +6,7 @@
  * src/kernel/worker.ts drives it from the worker thread's loop.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
+import { PAGE_SIZE, PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
 import * as ch from '../../uapi/channel.js';
 import { EAGAIN, EINVAL } from '../../uapi/errno.js';
 import { ChrdevRegistry } from './chrdev.js';
@@ -14,6 +14,7 @@ import { DebugRegistry } from './debug.js';
 import { Errno } from './errno.js';
 import { EventFd } from './eventfd.js';
 import { fileAs } from './file.js';
+import type { MmapRequest } from './mm.js';
 import { Process } from './process.js';
 import { monotonicNs, WaitQueue, type Wait } from './wait.js';
 
@@ -208,10 +209,13 @@ export class Kernel implements DeviceHost {
       case ch.SYS.CLOSE:
         p.closeFd(Number(a(0)));
         return { rc: 0 };
-      case ch.SYS.MMAP:
-        return { rc: 0, rets: [this.mmap(p, a(0), Number(a(2)), BigInt.asUintN(64, a(3)))] };
+      case ch.SYS.MMAP: {
+        const u = (i: number): bigint => BigInt.asUintN(64, a(i));
+        const req = { addr: u(4), length: u(0), flags: Number(u(5) & 0xffff_ffffn) };
+        return { rc: 0, rets: [this.mmap(p, Number(a(2)), u(3), req)] };
+      }
       case ch.SYS.MUNMAP:
-        p.mm.munmap(BigInt.asUintN(64, a(0)), Number(a(1)));
+        p.mm.munmap(BigInt.asUintN(64, a(0)), BigInt.asUintN(64, a(1)));
         return { rc: 0 };
       case ch.SYS.MALLOC:
         return { rc: 0, rets: [p.mm.malloc(Number(a(0)), Number(a(1)) || undefined)] };
@@ -250,10 +254,11 @@ export class Kernel implements DeviceHost {
     }
   }
 
-  private mmap(p: Process, length: bigint, fd: number, offset: bigint): bigint {
-    if (length <= 0n || length > p.pt.span) throw new Errno(EINVAL);
-    if (fd === -1) return p.mm.mmapAnon(Number(length));
-    return p.file(fd).mmap(p.mm, offset, Number(length));
+  /** mmap in the order of x86 sys_mmap: the offset's alignment, the fd, then do_mmap. */
+  private mmap(p: Process, fd: number, offset: bigint, req: MmapRequest): bigint {
+    if (offset % BigInt(PAGE_SIZE) !== 0n) throw new Errno(EINVAL);
+    const file = fd === -1 ? null : p.file(fd);
+    return p.mm.mmap(req, file && ((len) => file.mmap(p.mm, offset, len)));
   }
 
   private processCreate(capMask: bigint): SysResult {

@@ -1,31 +1,108 @@
 /**
- * A process's memory map (the kernel's mm_struct): which user pages are mapped to which
- * physical pages, anonymous mmap, BO mmap, munmap, and the malloc heap that backs
- * `mem.alloc`. The malloc heap lives here rather than in user space so that every thread of
- * a process shares one allocator without locks of its own (the kernel serialises calls).
+ * A process's memory map (the kernel's mm_struct): its mappings (VMAs) as sorted, disjoint
+ * page intervals over the page table's window, mmap (anonymous, object, MAP_FIXED, hints),
+ * munmap, and the malloc heap that backs `mem.alloc`. The malloc heap lives here rather than
+ * in user space so that every thread of a process shares one allocator without locks of its
+ * own (the kernel serialises calls).
+ *
+ * Range rules, as Linux's: an operation on a range acts on exactly the pages asked for and
+ * splits the mappings it cuts (split_vma); the pieces of an object mapping share one hold on
+ * the object, dropped when the last piece goes (vm_ops open/close); an anonymous page belongs
+ * to exactly one mapping page and is freed when that page is unmapped.
+ *
+ * Mappings are indexed by their first page in an ordered map (@js-sdsl/ordered-map, a
+ * red-black tree with lower/upper bounds), so finding the mapping of an address is O(log n)
+ * and walking a range is O(log n + mappings in it).
  */
+import { OrderedMap } from '@js-sdsl/ordered-map';
 import { CpuPageTable } from '../../hw/cpu_mmu.js';
 import { PAGE_SIZE, type PageAllocator, type PhysicalMemory } from '../../hw/memory.js';
-import { EINVAL, ENOMEM } from '../../uapi/errno.js';
+import { MAP_FIXED, MAP_FIXED_NOREPLACE } from '../../uapi/channel.js';
+import { EEXIST, EINVAL, ENOMEM } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+const IN_PAGE = PAGE - 1n;
+
+/** x86-64 TASK_SIZE (4-level paging): user addresses lie below it. */
+export const TASK_SIZE = (1n << 47n) - PAGE;
 
 /** Something that owns the physical pages behind a mapping and is told when it goes away. */
 export interface MappingBacking {
   /** Physical address of page `i` of the mapped object. */
   page(i: number): number;
-  /** Called when the mapping is removed. */
+  /** Called when the mapping is removed (its last piece, once split). */
   release(): void;
 }
 
-/** One mapping of the memory map. */
-interface Mapping {
+/** A mapping as the rest of the kernel sees it. */
+export interface Vma {
+  /** Page index of its first page in the window (CpuPageTable.pageIndex). */
+  readonly first: number;
+  /** Number of pages. */
+  readonly count: number;
+  /** Anonymous memory owned by the mapping, rather than an object's pages. */
+  readonly anon: boolean;
+  /** Physical address of the mapping's page `k`. */
+  page(k: number): number;
+}
+
+/** The pieces of one object mapping share one hold on the object. */
+interface Hold {
+  readonly backing: MappingBacking;
+  pieces: number;
+}
+
+/** One mapping (vm_area_struct). */
+class Mapping implements Vma {
+  constructor(
+    public first: number,
+    public count: number,
+    /** Physical pages of an anonymous mapping; null for an object mapping. */
+    private pages: number[] | null,
+    private readonly hold: Hold | null,
+    /** Page of the object mapped at `first`. */
+    private readonly pgoff: number,
+  ) {}
+
+  get anon(): boolean {
+    return this.pages !== null;
+  }
+
+  page(k: number): number {
+    return this.pages ? this.pages[k] : this.hold!.backing.page(this.pgoff + k);
+  }
+
+  /** Cuts the mapping before page index `at` (inside it); returns the upper piece. */
+  splitAt(at: number): Mapping {
+    const k = at - this.first;
+    const upper = new Mapping(at, this.count - k, this.pages?.splice(k) ?? null, this.hold, this.pgoff + k);
+    if (this.hold) this.hold.pieces++; // vm_ops->open on the new piece
+    this.count = k;
+    return upper;
+  }
+
+  /** Lets go of what the mapping holds: its anonymous pages, or its piece of the hold. */
+  drop(sysmem: PageAllocator): void {
+    if (this.pages) sysmem.free(this.pages);
+    if (this.hold && --this.hold.pieces === 0) this.hold.backing.release();
+  }
+}
+
+/** An mmap call: where (`addr`, a place with MAP_FIXED*, else a hint or 0) and how long. */
+export interface MmapRequest {
+  addr: bigint;
+  length: bigint;
+  /** MAP_FIXED, MAP_FIXED_NOREPLACE or 0. */
+  flags: number;
+}
+
+/** Where the mapping being created by mmap goes, while the file's mmap operation runs. */
+interface Placement {
   first: number;
   count: number;
-  /** Anonymous pages are owned by the mapping; a BO mapping borrows the object's pages. */
-  anon: number[] | null;
-  backing: MappingBacking | null;
-  /** Page index of the mapping's first page within the backing object. */
-  pgoff: number;
+  /** MAP_FIXED: whatever is mapped there is replaced. */
+  replace: boolean;
 }
 
 /** Heap block sizes are multiples of this. */
@@ -40,9 +117,11 @@ interface Block {
 
 /** The memory map of one process. */
 export class Mm {
-  private readonly mappings = new Map<number, Mapping>();
-  private readonly used: Uint8Array;
-  private hint = 0;
+  /** Mappings by first page index; disjoint. */
+  private readonly vmas = new OrderedMap<number, Mapping>([], (a, b) => a - b);
+  /** No page below this index is free: the search for free space starts here. */
+  private lowestFree = 0;
+  private placement: Placement | null = null;
   /** Free heap blocks, sorted by address. */
   private free: Block[] = [];
   /** Live heap allocations: address -> size. */
@@ -52,73 +131,183 @@ export class Mm {
     readonly pt: CpuPageTable,
     private readonly phys: PhysicalMemory,
     private readonly sysmem: PageAllocator,
-  ) {
-    this.used = new Uint8Array(pt.pages);
+  ) {}
+
+  /** The mapping containing `addr` (vma_lookup), if any. */
+  find(addr: bigint): Vma | undefined {
+    const i = this.pt.pageIndex(addr);
+    return i < 0 ? undefined : this.at(i);
   }
 
-  /** Finds the lowest run of `count` free pages starting at a multiple of `align` pages. */
-  private findVa(count: number, align: number): number {
-    for (let i = Math.ceil(this.hint / align) * align; i + count <= this.used.length; i += align) {
-      let k = 0;
-      while (k < count && !this.used[i + k]) k++;
-      if (k === count) return i;
+  /** The mappings overlapping [addr, addr + length), in address order. */
+  overlapping(addr: bigint, length: bigint): Vma[] {
+    return this.within(...this.clip(addr, length));
+  }
+
+  /**
+   * Splits the mapping containing `addr` so that a mapping starts there (split_vma); nothing
+   * when none contains it or one already starts there. -EINVAL unless page aligned.
+   */
+  split(addr: bigint): void {
+    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL);
+    const i = this.pt.pageIndex(addr);
+    if (i >= 0) this.splitAt(i);
+  }
+
+  /**
+   * munmap (do_vmi_munmap): removes exactly the pages of [addr, addr + length) rounded up to
+   * pages, splitting the mappings it cuts; holes in the range are fine. -EINVAL for an
+   * unaligned address, a zero length, or a range past TASK_SIZE.
+   */
+  munmap(addr: bigint, length: bigint): void {
+    if ((addr & IN_PAGE) !== 0n || addr > TASK_SIZE || length > TASK_SIZE - addr || length === 0n) {
+      throw new Errno(EINVAL);
     }
-    return -1;
+    this.unmapPages(...this.clip(addr, length));
   }
 
-  private insert(m: Mapping, writable: boolean): bigint {
-    this.used.fill(1, m.first, m.first + m.count);
-    for (let k = 0; k < m.count; k++) {
-      this.pt.map(m.first + k, m.anon ? m.anon[k] : m.backing!.page(m.pgoff + k), writable);
+  /**
+   * do_mmap: places a new mapping of `req.length` bytes and creates it: anonymous zeroed
+   * memory when `fileMmap` is null, else through the file's mmap operation `fileMmap`, which
+   * fills the placed mapping by calling mmapObject. Checks in Linux's order: zero length
+   * -EINVAL; over TASK_SIZE -ENOMEM; with MAP_FIXED*, a range past TASK_SIZE -ENOMEM, an
+   * unaligned address -EINVAL, an overlap with MAP_FIXED_NOREPLACE -EEXIST; no room -ENOMEM.
+   */
+  mmap(req: MmapRequest, fileMmap: ((length: number) => bigint) | null): bigint {
+    if (req.length === 0n) throw new Errno(EINVAL);
+    if (req.length > TASK_SIZE) throw new Errno(ENOMEM);
+    const count = Number((req.length + IN_PAGE) / PAGE);
+    const fixed = (req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    const first = fixed ? this.fixedPlace(req.addr, count, req.flags) : this.freePlace(req.addr, count);
+    if (!fileMmap) return this.mapAnon(first, count, fixed);
+    this.placement = { first, count, replace: fixed };
+    try {
+      return fileMmap(Number(req.length));
+    } finally {
+      this.placement = null;
     }
-    this.mappings.set(m.first, m);
-    if (m.first === this.hint) this.hint = m.first + m.count;
-    return this.pt.pageAddr(m.first);
   }
 
-  /** Anonymous zeroed memory of `length` bytes (rounded up to pages). */
-  mmapAnon(length: number, alignPages = 1): bigint {
-    const count = pagesFor(length);
-    const first = this.findVa(count, alignPages);
-    if (count === 0 || first < 0) throw new Errno(ENOMEM);
-    const pages = this.sysmem.alloc(count);
-    if (!pages) throw new Errno(ENOMEM);
-    for (const pa of pages) this.phys.fill0(pa, PAGE_SIZE);
-    return this.insert({ first, count, anon: pages, backing: null, pgoff: 0 }, true);
-  }
-
-  /** Maps `count` pages of an object, starting at its page `pgoff`. */
+  /**
+   * A file's mmap operation (f_op->mmap): maps `length` bytes of `backing` from its page
+   * `pgoff`. Inside mmap() the mapping goes where mmap placed it, replacing what is there
+   * under MAP_FIXED (only now, so that a refused mmap changes nothing); called on its own,
+   * at the lowest free range. The mapping takes over the caller's hold: `backing.release()`
+   * runs when its last piece is unmapped.
+   */
   mmapObject(backing: MappingBacking, pgoff: number, length: number): bigint {
     const count = pagesFor(length);
-    const first = this.findVa(count, 1);
-    if (count === 0 || first < 0) throw new Errno(ENOMEM);
-    return this.insert({ first, count, anon: null, backing, pgoff }, true);
-  }
-
-  /** Removes every mapping overlapping [addr, addr+length); whole mappings only. */
-  munmap(addr: bigint, length: number): void {
-    const first = this.pt.pageIndex(addr);
-    if (first < 0 || (addr & BigInt(PAGE_SIZE - 1)) !== 0n || length <= 0) throw new Errno(EINVAL);
-    const end = first + pagesFor(length);
-    for (const m of [...this.mappings.values()]) {
-      if (m.first < end && m.first + m.count > first) this.remove(m);
-    }
-  }
-
-  private remove(m: Mapping): void {
-    for (let k = 0; k < m.count; k++) this.pt.unmap(m.first + k);
-    this.used.fill(0, m.first, m.first + m.count);
-    this.hint = Math.min(this.hint, m.first);
-    this.mappings.delete(m.first);
-    if (m.anon) this.sysmem.free(m.anon);
-    m.backing?.release();
+    if (count <= 0) throw new Errno(EINVAL);
+    const at = this.placement ?? { first: this.freePlace(0n, count), count, replace: false };
+    this.placement = null;
+    if (at.count !== count) throw new Error(`mmapObject: ${count} pages where mmap placed ${at.count}`);
+    return this.insert(new Mapping(at.first, count, null, { backing, pieces: 1 }, pgoff), at.replace);
   }
 
   /** Drops every mapping (process exit). */
   teardown(): void {
-    for (const m of [...this.mappings.values()]) this.remove(m);
     this.free = [];
     this.live.clear();
+    for (const [, m] of [...this.vmas]) this.remove(m);
+  }
+
+  /** Page index range [first, end) of the window covered by [addr, addr + length). */
+  private clip(addr: bigint, length: bigint): [number, number] {
+    const lo = addr > this.pt.base ? addr : this.pt.base;
+    const top = this.pt.base + this.pt.span;
+    const hi = addr + length < top ? addr + length : top;
+    if (hi <= lo) return [0, 0];
+    return [Number((lo - this.pt.base) / PAGE), Number((hi - this.pt.base + IN_PAGE) / PAGE)];
+  }
+
+  /** The mapping containing page index `i`. */
+  private at(i: number): Mapping | undefined {
+    const it = this.vmas.reverseLowerBound(i);
+    if (it.equals(this.vmas.end())) return undefined;
+    const m = it.pointer[1];
+    return i < m.first + m.count ? m : undefined;
+  }
+
+  /** Mappings overlapping page indexes [first, end), in order. */
+  private within(first: number, end: number): Mapping[] {
+    const out: Mapping[] = [];
+    for (const m of this.from(first)) {
+      if (m.first >= end) break;
+      out.push(m);
+    }
+    return out;
+  }
+
+  private splitAt(i: number): void {
+    const m = this.at(i);
+    if (m && m.first < i) this.vmas.setElement(i, m.splitAt(i));
+  }
+
+  private unmapPages(first: number, end: number): void {
+    if (first >= end) return;
+    this.splitAt(first);
+    this.splitAt(end);
+    for (const m of this.within(first, end)) this.remove(m);
+    this.heapForget(this.pt.pageAddr(first), this.pt.pageAddr(end));
+  }
+
+  private remove(m: Mapping): void {
+    for (let k = 0; k < m.count; k++) this.pt.unmap(m.first + k);
+    this.vmas.eraseElementByKey(m.first);
+    this.lowestFree = Math.min(this.lowestFree, m.first);
+    m.drop(this.sysmem);
+  }
+
+  private insert(m: Mapping, replace: boolean): bigint {
+    if (replace) this.unmapPages(m.first, m.first + m.count);
+    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), true);
+    this.vmas.setElement(m.first, m);
+    if (m.first === this.lowestFree) this.lowestFree = m.first + m.count;
+    return this.pt.pageAddr(m.first);
+  }
+
+  /** The place of a MAP_FIXED mapping; only the page table's window can be mapped. */
+  private fixedPlace(addr: bigint, count: number, flags: number): number {
+    if (addr > TASK_SIZE - BigInt(count) * PAGE) throw new Errno(ENOMEM);
+    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL);
+    const first = this.pt.pageIndex(addr);
+    if (first < 0 || first + count > this.pt.pages) throw new Errno(ENOMEM);
+    if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.within(first, first + count).length) throw new Errno(EEXIST);
+    return first;
+  }
+
+  /** get_unmapped_area: the hint rounded down to a page when its range is free, else the lowest free range. */
+  private freePlace(hint: bigint, count: number, align = 1): number {
+    const h = hint === 0n ? -1 : this.pt.pageIndex(hint & ~IN_PAGE);
+    if (h >= 0 && h + count <= this.pt.pages && !this.within(h, h + count).length) return h;
+    const first = this.findFree(count, align);
+    if (first < 0) throw new Errno(ENOMEM);
+    return first;
+  }
+
+  /** The lowest run of `count` free pages starting at a multiple of `align` pages, or -1. */
+  private findFree(count: number, align: number): number {
+    let cand = alignUp(this.lowestFree, align);
+    for (const m of this.from(cand)) {
+      if (cand + count <= m.first) break;
+      cand = Math.max(cand, alignUp(m.first + m.count, align));
+    }
+    return cand + count <= this.pt.pages ? cand : -1;
+  }
+
+  /** The mappings from the one containing or following page index `i` on. */
+  private *from(i: number): Generator<Mapping> {
+    const c = this.at(i);
+    const it = c ? this.vmas.find(c.first) : this.vmas.lowerBound(i);
+    for (; !it.equals(this.vmas.end()); it.next()) yield it.pointer[1];
+  }
+
+  /** Anonymous zeroed pages at page index `first`; the pages come first so that a failure changes nothing. */
+  private mapAnon(first: number, count: number, replace: boolean): bigint {
+    const pages = this.sysmem.alloc(count);
+    if (!pages) throw new Errno(ENOMEM);
+    for (const pa of pages) this.phys.fill0(pa, PAGE_SIZE);
+    return this.insert(new Mapping(first, count, pages, null, 0), replace);
   }
 
   /** malloc: zeroed memory of `size` bytes aligned to `align` (a power of two). */
@@ -128,9 +317,10 @@ export class Mm {
     const a = BigInt(Math.max(align, HEAP_QUANTUM));
     let addr = this.takeFree(need, a);
     if (addr === null) {
-      const arena = Math.max(ARENA_BYTES, pagesFor(need + Number(a)) * PAGE_SIZE);
-      const base = this.mmapAnon(arena, align > PAGE_SIZE ? align / PAGE_SIZE : 1);
-      this.release({ addr: base, size: arena });
+      const count = pagesFor(Math.max(ARENA_BYTES, pagesFor(need + Number(a)) * PAGE_SIZE));
+      const first = this.freePlace(0n, count, align > PAGE_SIZE ? align / PAGE_SIZE : 1);
+      const base = this.mapAnon(first, count, false);
+      this.release({ addr: base, size: count * PAGE_SIZE });
       addr = this.takeFree(need, a)!;
     }
     this.live.set(addr, need);
@@ -144,6 +334,15 @@ export class Mm {
     if (size === undefined) throw new Errno(EINVAL);
     this.live.delete(addr);
     this.release({ addr, size });
+  }
+
+  /**
+   * [lo, hi) was unmapped: the heap never hands it out again, and forgets the live blocks in
+   * it (free of one is then -EINVAL, where glibc would fault on its chunk header).
+   */
+  private heapForget(lo: bigint, hi: bigint): void {
+    this.free = this.free.flatMap((b) => clipBlock(b, lo, hi));
+    for (const [addr, size] of this.live) if (addr < hi && addr + BigInt(size) > lo) this.live.delete(addr);
   }
 
   private takeFree(need: number, align: bigint): bigint | null {
@@ -183,7 +382,7 @@ export class Mm {
     let at = 0;
     while (at < len) {
       const va = addr + BigInt(at);
-      const inPage = Number(va & BigInt(PAGE_SIZE - 1));
+      const inPage = Number(va & IN_PAGE);
       const n = Math.min(len - at, PAGE_SIZE - inPage);
       this.phys.fill0(this.pt.translate(va, true) + inPage, n);
       at += n;
@@ -191,7 +390,20 @@ export class Mm {
   }
 }
 
+/** The parts of heap block `b` outside [lo, hi). */
+function clipBlock(b: Block, lo: bigint, hi: bigint): Block[] {
+  const end = b.addr + BigInt(b.size);
+  if (end <= lo || b.addr >= hi) return [b];
+  const out: Block[] = [];
+  if (b.addr < lo) out.push({ addr: b.addr, size: Number(lo - b.addr) });
+  if (end > hi) out.push({ addr: hi, size: Number(end - hi) });
+  return out;
+}
+
 function pagesFor(length: number): number {
   return Math.ceil(length / PAGE_SIZE);
 }
 
+function alignUp(i: number, align: number): number {
+  return Math.ceil(i / align) * align;
+}
