@@ -3,11 +3,12 @@
  * the BO's pages, mappings hold the object, permission and range checks.
  */
 import t from 'tap';
-import { createDevice, DEBUG, Segfault, type Process } from '../src/index.js';
+import { createDevice, DEBUG, type Process } from '../src/index.js';
 import { SYS } from '../src/uapi/channel.js';
 import { EACCES, EINVAL } from '../src/uapi/errno.js';
 import { C, IOCTL } from '../src/uapi/uapi.js';
 import { doIoctl, ioctlOk } from '../src/userspace/igt.js';
+import { faults } from './helpers/pages.js';
 
 /** Placement bits are memory-region instances (DEVICE_QUERY MEM_REGIONS): 0 system, 1 VRAM0. */
 const SYSMEM = 1 << 0;
@@ -38,17 +39,6 @@ function mapOk(p: Process, length: number, fd: number, offset: bigint): bigint {
   const a = p.mmap(length, fd, offset);
   if (a === -1n) throw new Error(`mmap failed: errno ${p.errno}`);
   return a;
-}
-
-/** Whether `fn` hits an unmapped address (the analogue of SIGSEGV). */
-function faults(fn: () => unknown): boolean {
-  try {
-    fn();
-    return false;
-  } catch (e) {
-    if (e instanceof Segfault) return true;
-    throw e;
-  }
 }
 
 function bytes(n: number, seed: number): Uint8Array {

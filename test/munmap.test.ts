@@ -4,10 +4,11 @@
  * holds its object until its last piece goes.
  */
 import t from 'tap';
-import { createDevice, DEBUG, Segfault, type Process } from '../src/index.js';
+import { createDevice, DEBUG, type Process } from '../src/index.js';
 import { EEXIST, EFAULT, EINVAL, ENOMEM } from '../src/uapi/errno.js';
 import { C, IOCTL } from '../src/uapi/uapi.js';
 import { ioctlOk } from '../src/userspace/igt.js';
+import { faults, marker, setMarker } from './helpers/pages.js';
 
 const PAGE = 4096;
 const P = BigInt(PAGE);
@@ -30,39 +31,36 @@ function createBo(p: Process, fd: number, pages: number): number {
   return ioctlOk(p, fd, 'DRM_IOCTL_XE_GEM_CREATE', args).handle as number;
 }
 
-/** Whether a user access faults (the analogue of SIGSEGV). */
-function faults(fn: () => unknown): boolean {
-  try {
-    fn();
-    return false;
-  } catch (e) {
-    if (e instanceof Segfault) return true;
-    throw e;
-  }
-}
-
 function anon(p: Process, pages: number, at = {}): bigint {
   const a = p.mmapAnon(pages * PAGE, at);
   if (a === -1n) throw new Error(`mmapAnon failed: errno ${p.errno}`);
   return a;
 }
 
-/** Writes marker `v` at both ends of page `i` from `base`. */
+/** A mapping of a new `pages`-page BO whose page i is marked `mark0 + i`. */
+function mappedBo(p: Process, fd: number, pages: number, mark0: number): { handle: number; offset: bigint; addr: bigint } {
+  const handle = createBo(p, fd, pages);
+  const offset = ioctlOk(p, fd, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle }).offset as bigint;
+  const addr = p.mmap(pages * PAGE, fd, offset);
+  for (let i = 0; i < pages; i++) mark(p, addr, i, mark0 + i);
+  return { handle, offset, addr };
+}
+
+/** Writes marker `v` in page `i` from `base`. */
 function mark(p: Process, base: bigint, i: number, v: number): void {
-  p.mem.writeU32(base + BigInt(i) * P, v);
-  p.mem.writeU32(base + BigInt(i + 1) * P - 4n, v);
+  setMarker(p, base + BigInt(i) * P, v);
 }
 
-/** The markers of page `i` from `base`, or 'fault'. */
-function markOf(p: Process, base: bigint, i: number): number | 'fault' {
-  const at = base + BigInt(i) * P;
-  if (faults(() => p.mem.readU32(at))) return 'fault';
-  const a = p.mem.readU32(at);
-  return a === p.mem.readU32(at + P - 4n) ? a : -1;
-}
-
+/** The markers of `pages` pages from `base` ('fault' for unmapped ones). */
 function marks(p: Process, base: bigint, pages: number): Array<number | 'fault'> {
-  return Array.from({ length: pages }, (_, i) => markOf(p, base, i));
+  return Array.from({ length: pages }, (_, i) => marker(p, base + BigInt(i) * P));
+}
+
+/** Anonymous memory of `pages` pages, page i marked `mark0 + i`. */
+function markedAnon(p: Process, pages: number, mark0: number): bigint {
+  const a = anon(p, pages);
+  for (let i = 0; i < pages; i++) mark(p, a, i, mark0 + i);
+  return a;
 }
 
 /** A region of `pages` free pages: mapped once to learn the address, then unmapped. */
@@ -81,7 +79,7 @@ t.test('the issue: munmap of page 2 of a 2-page mapping keeps page 1', async (t)
   mark(p, a, 1, 0x2222);
   const before = sysPages(p);
   t.equal(p.munmap(a + P, PAGE), 0);
-  t.equal(markOf(p, a, 0), 0x1111, 'page 1 keeps its data');
+  t.equal(marker(p, a), 0x1111, 'page 1 keeps its data');
   p.mem.writeU32(a + 8n, 0xabcd);
   t.equal(p.mem.readU32(a + 8n), 0xabcd, 'page 1 is still writable');
   t.ok(faults(() => p.mem.readU32(a + P)), 'a user read of page 2 faults');
@@ -102,8 +100,7 @@ t.test('the issue: munmap of page 2 of a 2-page mapping keeps page 1', async (t)
 t.test('munmap of a middle page leaves two pieces; a span over the hole unmaps both', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
-  const a = anon(p, 3);
-  for (let i = 0; i < 3; i++) mark(p, a, i, 0x100 + i);
+  const a = markedAnon(p, 3, 0x100);
   const before = sysPages(p);
   t.equal(p.munmap(a + P, PAGE), 0);
   t.same(marks(p, a, 3), [0x100, 'fault', 0x102], 'outer pages keep their data');
@@ -118,9 +115,7 @@ t.test('munmap of a middle page leaves two pieces; a span over the hole unmaps b
 t.test('munmap EINVAL cases change nothing; holes anywhere below TASK_SIZE are fine', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
-  const a = anon(p, 2);
-  mark(p, a, 0, 7);
-  mark(p, a, 1, 8);
+  const a = markedAnon(p, 2, 7);
   const before = sysPages(p);
   const cases: Array<[string, bigint, bigint | number]> = [
     ['unaligned address', a + 1n, PAGE],
@@ -161,8 +156,7 @@ t.test('a range spanning mappings and holes unmaps every mapped page in it', asy
 t.test('MAP_FIXED replaces exactly the overlapped pages', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
-  const a = anon(p, 4);
-  for (let i = 0; i < 4; i++) mark(p, a, i, 0x10 + i);
+  const a = markedAnon(p, 4, 0x10);
   const before = sysPages(p);
   t.equal(p.mmapAnon(2 * PAGE, { fixed: a + P }), a + P, 'mapped exactly there');
   t.same(marks(p, a, 4), [0x10, 0, 0, 0x13], 'the middle is new zeroed memory, the ends keep theirs');
@@ -175,9 +169,7 @@ t.test('MAP_FIXED replaces exactly the overlapped pages', async (t) => {
 t.test('MAP_FIXED and MAP_FIXED_NOREPLACE failures change nothing', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
-  const a = anon(p, 2);
-  mark(p, a, 0, 1);
-  mark(p, a, 1, 2);
+  const a = markedAnon(p, 2, 1);
   const fails = (what: string, r: bigint, errno: number): void => {
     t.equal(r, -1n, `${what}: fails`);
     t.equal(p.errno, errno, `${what}: errno ${errno}`);
@@ -214,10 +206,7 @@ t.test('a split BO mapping holds the BO until its last piece is unmapped', async
   const p = dev.process;
   const fd = p.open();
   const baseline = settledUsage(p);
-  const handle = createBo(p, fd, 4);
-  const offset = ioctlOk(p, fd, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle }).offset as bigint;
-  const a = p.mmap(4 * PAGE, fd, offset);
-  for (let i = 0; i < 4; i++) mark(p, a, i, 0x500 + i);
+  const { handle, addr: a } = mappedBo(p, fd, 4, 0x500);
   ioctlOk(p, fd, 'DRM_IOCTL_GEM_CLOSE', { handle });
   const held = sysPages(p);
   t.equal(held, baseline + 4, 'the mapping holds the BO after GEM_CLOSE');
@@ -232,32 +221,29 @@ t.test('a split BO mapping holds the BO until its last piece is unmapped', async
   await dev.close();
 });
 
-t.test('MAP_FIXED of a BO over part of a mapping, then a split dma-buf mapping', async (t) => {
+t.test('MAP_FIXED of a BO over part of a mapping; a split dma-buf mapping holds the BO', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
   const fd = p.open();
   const baseline = settledUsage(p);
-  const handle = createBo(p, fd, 2);
-  const offset = ioctlOk(p, fd, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle }).offset as bigint;
-  const bo = p.mmap(2 * PAGE, fd, offset);
-  mark(p, bo, 0, 0xb0);
-  mark(p, bo, 1, 0xb1);
-  const a = anon(p, 4);
-  for (let i = 0; i < 4; i++) mark(p, a, i, i + 1);
+  const { handle, offset, addr: bo } = mappedBo(p, fd, 3, 0xb0);
+  const a = markedAnon(p, 4, 1);
   t.equal(p.mmap(2 * PAGE, fd, offset, { fixed: a + P }), a + P);
-  t.same(marks(p, a, 4), [1, 0xb0, 0xb1, 4], 'the BO pages in the middle of the anonymous mapping');
+  t.same(marks(p, a, 4), [1, 0xb0, 0xb1, 4], 'BO pages 0-1 in the middle of the anonymous mapping');
   const dmabuf = ioctlOk(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle }).fd as number;
-  const d = p.mmap(PAGE, dmabuf, P, { fixed: a + 3n * P });
-  t.equal(d, a + 3n * P);
-  t.same(marks(p, a, 4), [1, 0xb0, 0xb1, 0xb1], 'dma-buf page 1 replaced the last anonymous page');
+  const d = p.mmap(3 * PAGE, dmabuf, 0n);
+  t.equal(p.munmap(d + P, PAGE), 0);
+  t.same(marks(p, d, 3), [0xb0, 'fault', 0xb2], 'the dma-buf mapping in two pieces');
   t.equal(p.close(dmabuf), 0);
   ioctlOk(p, fd, 'DRM_IOCTL_GEM_CLOSE', { handle });
-  t.equal(p.munmap(bo, 2 * PAGE), 0);
-  t.equal(p.munmap(a, 3 * PAGE), 0, 'the anonymous page and the BO piece');
-  t.equal(sysPages(p) - baseline, 2, 'every anonymous page is freed; the dma-buf mapping still holds the BO');
-  t.equal(p.mem.readU32(d), 0xb1);
+  t.equal(p.munmap(bo, 3 * PAGE), 0);
+  t.equal(p.munmap(a, 4 * PAGE), 0, 'the anonymous pages and the BO piece');
+  t.equal(sysPages(p), baseline + 3, 'every anonymous page is freed; the dma-buf pieces hold the BO');
   t.equal(p.munmap(d, PAGE), 0);
-  t.equal(sysPages(p), baseline, 'freed with the last mapping');
+  t.equal(sysPages(p), baseline + 3, 'the last piece still holds it');
+  t.equal(p.mem.readU32(d + 2n * P), 0xb2);
+  t.equal(p.munmap(d + 2n * P, PAGE), 0);
+  t.equal(sysPages(p), baseline, 'freed with the last piece');
   await dev.close();
 });
 

@@ -9,10 +9,11 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { createDevice, DEBUG, Segfault, type Process } from '../src/index.js';
+import { createDevice, DEBUG } from '../src/index.js';
 import { EEXIST } from '../src/uapi/errno.js';
 import { C } from '../src/uapi/uapi.js';
 import { ioctlOk } from '../src/userspace/igt.js';
+import { marker, setMarker } from './helpers/pages.js';
 
 const PAGE = 4096;
 const P = BigInt(PAGE);
@@ -69,21 +70,6 @@ class Model {
   anonPages(): number {
     return this.pages.filter((c) => c?.startsWith('anon')).length;
   }
-}
-
-function marker(p: Process, at: bigint): number | 'fault' {
-  try {
-    const a = p.mem.readU32(at);
-    return a === p.mem.readU32(at + P - 4n) ? a : -1;
-  } catch (e) {
-    if (e instanceof Segfault) return 'fault';
-    throw e;
-  }
-}
-
-function setMarker(p: Process, at: bigint, v: number): void {
-  p.mem.writeU32(at, v);
-  p.mem.writeU32(at + P - 4n, v);
 }
 
 t.test('random mmap / MAP_FIXED / munmap sequences match a page-array model', async (t) => {
