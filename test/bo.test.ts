@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { createDevice, DEBUG, type Process } from '../src/index.js';
 import { pack, type FieldsIn } from '../src/uapi/codec.js';
-import { E2BIG, EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, EPERM } from '../src/uapi/errno.js';
+import { E2BIG, EBADF, EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EPERM } from '../src/uapi/errno.js';
 import { C, layoutOf } from '../src/uapi/uapi.js';
 import { doIoctl, ioctlOk } from '../src/userspace/igt.js';
 
@@ -166,9 +166,87 @@ t.test('out of memory leaves nothing behind (lnl)', async (t) => {
   const before = usage(p);
   let r = create(p, fd, { size: 16 * MiB });
   t.same([r.rc, r.errno], [-1, ENOMEM], 'bigger than memory');
+  // 2^40 pages do not fit the fake-offset space, which is reserved before any placement.
   r = create(p, fd, { size: 1n << 52n });
-  t.same([r.rc, r.errno], [-1, ENOMEM], 'a huge size');
+  t.same([r.rc, r.errno], [-1, ENOSPC], 'a huge size: ENOSPC from the offset space');
   noLeak(t, p, fd, before, 1, 'ENOMEM');
+  await dev.close();
+});
+
+/** Bytes of the fake-offset space: DRM_FILE_PAGE_OFFSET_SIZE pages = 0xFFFFF00 * 4K. */
+const OFFSET_SPACE = 0xfffff00n * 4096n;
+
+t.test('IGT xe_create create-massive-size: -1ULL << 32 is ENOSPC on every region', async (t) => {
+  // -1ULL << 32 as the u64 the ioctl carries.
+  for (const profile of ['lnl', 'bmg', 'dg2'] as const) {
+    const dev = await createDevice({ profile, sysmem: 8 * MiB, vram: 4 * MiB });
+    const p = dev.process;
+    const fd = p.open();
+    t.equal(close(p, fd, createOk(p, fd)), 0);
+    const vm = ioctlOk(p, fd, 'DRM_IOCTL_XE_VM_CREATE', {}).vm_id as number;
+    const before = usage(p);
+    const regions = profile === 'lnl' ? [SYSMEM] : [SYSMEM, VRAM0];
+    for (const placement of regions) {
+      for (const flags of [0, DEFER_BACKING]) {
+        const cpu_caching = placement === VRAM0 ? WC : WB;
+        const r = doIoctl(p, fd, CREATE, { size: 0xffff_ffff_0000_0000n, placement, cpu_caching, flags, vm_id: vm, handle: 0 });
+        t.same([r.rc, r.errno, r.out.handle], [-1, ENOSPC, 0], `${profile}: placement ${placement} flags ${flags} -> ENOSPC, no handle`);
+      }
+    }
+    noLeak(t, p, fd, before, 1, `${profile} ENOSPC`);
+    await dev.close();
+  }
+});
+
+t.test('GEM_CREATE: the offset space bounds (ENOSPC) come before placement (ENOMEM)', async (t) => {
+  const dev = await createDevice({ profile: 'lnl', sysmem: 8 * MiB });
+  const p = dev.process;
+  const fd = p.open();
+  t.equal(close(p, fd, createOk(p, fd)), 0);
+  const before = usage(p);
+  let r = create(p, fd, { size: OFFSET_SPACE });
+  t.same([r.rc, r.errno], [-1, ENOMEM], 'exactly the whole offset space: fits there, then no memory -> ENOMEM');
+  r = create(p, fd, { size: OFFSET_SPACE + 4096n });
+  t.same([r.rc, r.errno], [-1, ENOSPC], 'one page more -> ENOSPC');
+  // A live BO takes its pages of the space: the whole space no longer fits.
+  const h = createOk(p, fd);
+  r = create(p, fd, { size: OFFSET_SPACE });
+  t.same([r.rc, r.errno], [-1, ENOSPC], 'with one page in use, the whole space is ENOSPC');
+  r = create(p, fd, { size: OFFSET_SPACE - 4096n });
+  t.same([r.rc, r.errno], [-1, ENOMEM], 'the rest still fits the space (ENOMEM from placement)');
+  t.equal(close(p, fd, h), 0);
+  noLeak(t, p, fd, before, 1, 'bounds');
+  await dev.close();
+});
+
+t.test('fake offsets: best fit from 4 GiB, freed ranges reused (drm_mm INSERT_BEST)', async (t) => {
+  const dev = await createDevice({ profile: 'lnl' });
+  const p = dev.process;
+  const fd = p.open();
+  const base = 0x1_0000_0000n;
+  const off = (h: number): bigint => ioctlOk(p, fd, MMAP_OFFSET, { handle: h }).offset as bigint;
+  const page = (h: number): bigint => (off(h) - base) / 4096n;
+  const [a, b, c, d] = [createOk(p, fd, { size: 3 * PAGE }), createOk(p, fd), createOk(p, fd), createOk(p, fd)];
+  t.same([page(a), page(b), page(c), page(d)], [0n, 3n, 4n, 5n], 'consecutive from DRM_FILE_PAGE_OFFSET_START');
+  t.equal(close(p, fd, a), 0);
+  t.equal(close(p, fd, c), 0);
+  const e = createOk(p, fd);
+  t.equal(page(e), 4n, 'the smallest hole that fits (1 page at 4), not the lowest (3 pages at 0)');
+  const f = createOk(p, fd, { size: 2 * PAGE });
+  t.equal(page(f), 0n, 'a 2-page BO: the 3-page hole, at its low end');
+  for (const h of [b, d, e, f]) t.equal(close(p, fd, h), 0);
+  const q = [0, 1, 2, 3, 4].map(() => createOk(p, fd));
+  t.same(q.map(page), [0n, 1n, 2n, 3n, 4n], 'all freed: the space is one hole again');
+  t.equal(close(p, fd, q[1]), 0);
+  t.equal(close(p, fd, q[3]), 0);
+  const x = createOk(p, fd);
+  t.equal(page(x), 3n, 'equal holes: the most recently made one (page 3), not the lowest');
+  const y = createOk(p, fd);
+  t.equal(page(y), 1n, 'then the older one');
+  t.equal(close(p, fd, q[2]), 0);
+  t.equal(close(p, fd, y), 0);
+  const z = createOk(p, fd, { size: 2 * PAGE });
+  t.equal(page(z), 1n, 'freed neighbours merge into one 2-page hole');
   await dev.close();
 });
 

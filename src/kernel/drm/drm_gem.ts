@@ -25,13 +25,17 @@ export abstract class GemObject {
   dmabuf: KFile | null = null;
   private refs = 1;
 
-  /** A new object with one reference (the caller's) and a fake offset in `offsets`. */
+  /**
+   * A new object with one reference (the caller's) and a fake offset in `offsets`
+   * (ttm_bo_init_reserved adds it before any placement): no room there -> -ENOSPC. The size
+   * is exact as a number once it fits the offset space (under 2^40 bytes).
+   */
   protected constructor(
     private readonly offsets: VmaOffsetManager<GemObject>,
-    size: number,
+    size: bigint,
   ) {
-    this.size = size;
     this.mmapOffset = offsets.add(this, size);
+    this.size = Number(size);
   }
 
   /** Number of 4K pages of the backing store. */

@@ -76,33 +76,42 @@ export class Bo extends GemObject {
    * kernel takes a VM reference here (xe_vm_get); the emulator keeps the pointer only.
    */
   readonly vm: Vm | null;
-  /** Memory-region instance that holds the pages (0 system memory, 1+ VRAM). */
-  readonly region: number;
-  /** Physical allocation granule in 4K pages: 16 for VRAM needing 64K pages, else 1. */
-  readonly chunkPages: number;
+  /** Where the pages are: region instance (0 system memory, 1+ VRAM) and 4K pages per chunk. */
+  private backing = { region: 0, chunkPages: 1 };
   /** Physical address of each 4K page; emptied when the object is freed. */
-  private pages: number[];
+  private pages: number[] = [];
 
-  private constructor(dev: XeDevice, a: BoCreateArgs, region: number, chunkPages: number, pages: number[]) {
-    super(dev.vma, Number(a.size));
+  /** The object and its fake offset, no pages yet (ttm_bo_init_reserved up to drm_vma_offset_add). */
+  private constructor(dev: XeDevice, a: BoCreateArgs) {
+    super(dev.vma, a.size);
     this.dev = dev;
     this.placement = a.placement;
     this.flags = a.flags;
     this.cpuCaching = a.cpuCaching;
     this.vm = a.vm;
-    this.region = region;
-    this.chunkPages = chunkPages;
-    this.pages = pages;
   }
 
   /**
-   * Creates a BO with one reference (the caller's), zero-filled pages from the first region
-   * of its placement that can hold it, in the driver's placement order (VRAM0, VRAM1, then
-   * system memory: __xe_bo_placement_for_flags). No region with room -> -ENOMEM (TTM turns
-   * -ENOSPC into -ENOMEM in ttm_bo_validate "for backward compatibility with userspace").
-   * The size checks of the ioctl are the caller's.
+   * Creates a BO with one reference (the caller's), in the order of ttm_bo_init_reserved:
+   * first the fake offset (no room in the offset space -> -ENOSPC, whatever the placement,
+   * DEFER_BACKING included), then zero-filled pages from the first region of its placement
+   * that can hold it, in the driver's placement order (VRAM0, VRAM1, then system memory:
+   * __xe_bo_placement_for_flags). No region with room -> -ENOMEM (TTM turns -ENOSPC into
+   * -ENOMEM in ttm_bo_validate "for backward compatibility with userspace"), and the object
+   * is put again. The size checks of the ioctl are the caller's.
    */
   static create(dev: XeDevice, a: BoCreateArgs): Bo {
+    const bo = new Bo(dev, a);
+    if (!bo.place(a)) {
+      bo.put();
+      throw new Errno(ENOMEM);
+    }
+    return bo;
+  }
+
+  /** ttm_bo_validate: allocates the pages in the first region with room; false when none has. */
+  private place(a: BoCreateArgs): boolean {
+    const dev = this.dev;
     const count = a.size / BigInt(PAGE_SIZE);
     const order = [...dev.vram.keys()].map((i) => i + 1).filter((inst) => a.placement & (1 << inst));
     if (a.placement & SYSMEM_BIT) order.push(0);
@@ -113,9 +122,21 @@ export class Bo extends GemObject {
       const pages = alloc.alloc(Number(count), chunk);
       if (!pages) continue;
       for (const pa of pages) dev.phys.fill0(pa, PAGE_SIZE);
-      return new Bo(dev, a, inst, chunk, pages);
+      this.pages = pages;
+      this.backing = { region: inst, chunkPages: chunk };
+      return true;
     }
-    throw new Errno(ENOMEM);
+    return false;
+  }
+
+  /** Memory-region instance that holds the pages (0 system memory, 1+ VRAM). */
+  get region(): number {
+    return this.backing.region;
+  }
+
+  /** Physical allocation granule in 4K pages: 16 for VRAM needing 64K pages, else 1. */
+  get chunkPages(): number {
+    return this.backing.chunkPages;
   }
 
   /** Number of 4K pages. */
