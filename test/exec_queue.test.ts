@@ -115,6 +115,18 @@ t.test('case 52-53, 55: top-level checks in order; no id on failure', async (t) 
   t.same(create(e, [render]), { err: 0, id: 2 });
 });
 
+t.test('gt_id is taken as a u8 (xe_device_get_gt); placements compare the raw u16', async (t) => {
+  const e = await env(t);
+  t.same(create(e, [{ engine_class: CLS.RENDER, gt_id: 0x100 }]), { err: 0, id: 1 }, 'rcs0 on gt_id 0x100 = GT 0');
+  t.same(create(e, [{ engine_class: CLS.VCS, gt_id: 0x101 }]), { err: 0, id: 2 }, 'vcs0 on gt_id 0x101 = media GT 1');
+  t.equal(create(e, [{ engine_class: CLS.VCS, gt_id: 0x100 }]).err, errno.EINVAL, 'no vcs on GT 0 (0x100)');
+  t.equal(create(e, [{ engine_class: CLS.RENDER, gt_id: 0x102 }]).err, errno.EINVAL, '0x102 = GT 2: none');
+  const vcs = (gt_id: number, engine_instance: number): Eci => ({ engine_class: CLS.VCS, engine_instance, gt_id });
+  t.equal(create(e, [vcs(0x101, 0), vcs(1, 1)], { num_placements: 2 }).err, errno.EINVAL, 'mixed 0x101 and 1 in one placement list');
+  t.same(create(e, [vcs(0x101, 0), vcs(0x101, 1)], { num_placements: 2 }), { err: 0, id: 3 }, 'all 0x101: one GT');
+  t.equal(create(e, [{ engine_class: CLS.BIND, gt_id: 0x100 }]).err, 0, 'VM_BIND class with gt_id 0x100');
+});
+
 t.test('case 54: VM_BIND queues', async (t) => {
   const e = await env(t);
   const bind: Eci = { engine_class: CLS.BIND };

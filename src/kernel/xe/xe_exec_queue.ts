@@ -97,9 +97,12 @@ function bit(n: number): number {
   return n >= 0 && n < 31 ? 1 << n : 0;
 }
 
-/** xe_device_get_gt. */
+/**
+ * xe_device_get_gt: its gt_id parameter is a u8, so only the low 8 bits of the uAPI's u16
+ * count (0x100 is GT 0), both in the create ioctl's first check and in xe_hw_engine_lookup.
+ */
 function gtById(profile: Profile, id: number): GtDesc | undefined {
-  return profile.gts.find((g) => g.id === id);
+  return profile.gts.find((g) => g.id === (id & 0xff));
 }
 
 /** xe_hw_engine_is_reserved. */
