@@ -51,8 +51,8 @@ export const DRIVER_FEATURES = {
   lowLatency: true,
   /** GEM_CREATE NO_COMPRESSION on Xe2+ (src/kernel/xe/xe_bo.ts). */
   noCompressionHint: true,
-  /** DRM_XE_EXEC_QUEUE_SET_DISABLE_STATE_CACHE_PERF_FIX: not implemented. */
-  disableStateCachePerfFix: false,
+  /** DRM_XE_EXEC_QUEUE_SET_DISABLE_STATE_CACHE_PERF_FIX accepted on render queues (xe_exec_queue.ts). */
+  disableStateCachePerfFix: true,
   /** Purgeable-state madvise: not implemented. */
   purgingSupport: false,
   /** PXP sessions (PXP_STATUS reports -ENODEV without them): not implemented. */
