@@ -142,11 +142,13 @@ interface Expect {
   guc: number[];
   huc: number[];
   oa: Array<[number, number, number, number[][]]>;
+  /** OA timestamp frequency of every unit. */
+  oaFreq: bigint;
 }
 
 const E: Record<ProfileName, Expect> = {
   lnl: {
-    sizes: { ENGINES: 200, MEM_REGIONS: 96, CONFIG: 48, GT_LIST: 200, HWCONFIG: 768, GT_TOPOLOGY: 160, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 200, PXP_STATUS: 8, EU_STALL: 136 },
+    sizes: { ENGINES: 200, MEM_REGIONS: 96, CONFIG: 48, GT_LIST: 200, HWCONFIG: 768, GT_TOPOLOGY: 160, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 272, PXP_STATUS: 8, EU_STALL: 136 },
     engines: [[0, 0, 0], [1, 0, 0], [4, 0, 0], [2, 0, 1], [2, 1, 1], [3, 0, 1]],
     regions: [[0, 0, 0x1000, 512n * 1048576n, 0n]],
     config: [0x464a0n, 0b11110n, 0x1000n, 48n, 1n],
@@ -154,10 +156,12 @@ const E: Record<ProfileName, Expect> = {
     topo: [[0, 1, 16], [0, 2, 16], [0, 3, 8], [0, 5, 8], [1, 1, 16], [1, 2, 16], [1, 3, 8], [1, 5, 8]],
     guc: [0, 1, 20, 0],
     huc: [0, 9, 4, 13],
-    oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]], [1, 1, 1, [[2, 0, 1], [2, 1, 1], [3, 0, 1]]]],
+    // OAG; the media GT's OAM_SAG (no engines) and SCMI_0 with every video engine.
+    oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]], [1, 2, 1, []], [2, 1, 1, [[2, 0, 1], [2, 1, 1], [3, 0, 1]]]],
+    oaFreq: 19_200_000n,
   },
   bmg: {
-    sizes: { ENGINES: 232, MEM_REGIONS: 184, CONFIG: 48, GT_LIST: 200, HWCONFIG: 864, GT_TOPOLOGY: 160, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 208, PXP_STATUS: 8, EU_STALL: 136 },
+    sizes: { ENGINES: 232, MEM_REGIONS: 184, CONFIG: 48, GT_LIST: 200, HWCONFIG: 864, GT_TOPOLOGY: 160, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 376, PXP_STATUS: 8, EU_STALL: 136 },
     engines: [[0, 0, 0], [1, 0, 0], [4, 0, 0], [2, 0, 1], [2, 1, 1], [3, 0, 1], [3, 1, 1]],
     regions: [[0, 0, 0x1000, 512n * 1048576n, 0n], [1, 1, 0x1000, 256n * 1048576n, 256n * 1048576n]],
     config: [0xe20bn, 0b11111n, 0x1000n, 48n, 1n],
@@ -165,10 +169,13 @@ const E: Record<ProfileName, Expect> = {
     topo: [[0, 1, 16], [0, 2, 16], [0, 3, 8], [0, 5, 8], [1, 1, 16], [1, 2, 16], [1, 3, 8], [1, 5, 8]],
     guc: [0, 1, 20, 0],
     huc: [0, 8, 2, 10],
-    oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]], [1, 1, 1, [[2, 0, 1], [2, 1, 1], [3, 0, 1], [3, 1, 1]]]],
+    // dGFX media GT: SAG, then SCMI_0 (vcs0, vecs0) and SCMI_1 (vcs2, vecs1) by physical
+    // instance; the size counts the reserved ccs1-3 of the OAG unit (24 zero bytes at the end).
+    oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]], [1, 2, 1, []], [2, 1, 1, [[2, 0, 1], [3, 0, 1]]], [3, 1, 1, [[2, 1, 1], [3, 1, 1]]]],
+    oaFreq: 19_200_000n,
   },
   dg2: {
-    sizes: { ENGINES: 232, MEM_REGIONS: 184, CONFIG: 48, GT_LIST: 104, HWCONFIG: 672, GT_TOPOLOGY: 80, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 104, PXP_STATUS: 8, EU_STALL: 'ENODEV' },
+    sizes: { ENGINES: 232, MEM_REGIONS: 184, CONFIG: 48, GT_LIST: 104, HWCONFIG: 672, GT_TOPOLOGY: 80, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 128, PXP_STATUS: 8, EU_STALL: 'ENODEV' },
     engines: [[0, 0, 0], [1, 0, 0], [2, 0, 0], [2, 1, 0], [3, 0, 0], [3, 1, 0], [4, 0, 0]],
     regions: [[0, 0, 0x1000, 512n * 1048576n, 0n], [1, 1, 0x10000, 256n * 1048576n, 256n * 1048576n]],
     config: [0x856a0n, 0b10011n, 0x10000n, 48n, 1n],
@@ -176,7 +183,10 @@ const E: Record<ProfileName, Expect> = {
     topo: [[0, 1, 16], [0, 2, 16], [0, 3, 8], [0, 4, 8]],
     guc: [0, 1, 20, 0],
     huc: [0, 7, 10, 16],
+    // Media engines are not attached before graphics 12.70; the size counts ccs1-3.
     oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]]],
+    // WA 18013179988 / 14015568240: 19.2 MHz << (3 - CTC shift 2).
+    oaFreq: 38_400_000n,
   },
   tgl: {
     sizes: { ENGINES: 168, MEM_REGIONS: 96, CONFIG: 48, GT_LIST: 104, HWCONFIG: 0, GT_TOPOLOGY: 80, ENGINE_CYCLES: 40, UC_FW_VERSION: 32, OA_UNITS: 96, PXP_STATUS: 8, EU_STALL: 'ENODEV' },
@@ -188,6 +198,7 @@ const E: Record<ProfileName, Expect> = {
     guc: [0, 1, 20, 0],
     huc: [0, 7, 9, 3],
     oa: [[0, 0, 0, [[0, 0, 0]]]],
+    oaFreq: 19_200_000n,
   },
 };
 
@@ -253,7 +264,11 @@ for (const [profile, x] of Object.entries(E) as Array<[ProfileName, Expect]>) {
     t.same(uc(C('XE_QUERY_UC_TYPE_GUC_SUBMISSION')).v, x.guc, 'UC_FW_VERSION: GuC submission version');
     t.same(uc(C('XE_QUERY_UC_TYPE_HUC')).v, x.huc, 'UC_FW_VERSION: HuC version');
 
-    const oa = xe_query(p, fd, Q.OA_UNITS);
+    // Into a poisoned buffer: the whole size is written, the slack as zeros.
+    const oaSize = x.sizes.OA_UNITS as number;
+    const oaBuf = poisoned(p, oaSize);
+    t.equal(query(p, fd, Q.OA_UNITS, oaSize, oaBuf).rc, 0, 'OA_UNITS');
+    const oa = p.mem.read(oaBuf, oaSize);
     const oaHead = decode('drm_xe_query_oa_units', oa);
     const units: Array<[number, number, number, number[][]]> = [];
     let at = layoutOf('drm_xe_query_oa_units').size;
@@ -265,9 +280,10 @@ for (const [profile, x] of Object.entries(E) as Array<[ProfileName, Expect]>) {
       at += n * layoutOf('drm_xe_engine_class_instance').size;
       units.push([u.oa_unit_id as number, u.oa_unit_type as number, u.gt_id as number, eci]);
       t.equal(u.capabilities, 0x3fn, `OA unit ${i}: capabilities`);
-      t.equal(u.oa_timestamp_freq, 19_200_000n, `OA unit ${i}: timestamp frequency`);
+      t.equal(u.oa_timestamp_freq, x.oaFreq, `OA unit ${i}: timestamp frequency`);
+      t.ok([...(u.reserved1 as number[]), ...(u.reserved as bigint[])].every((v) => Number(v) === 0), `OA unit ${i}: reserved 0`);
     }
-    t.equal(at, oa.length, 'OA_UNITS: units fill the reply');
+    t.ok(oa.subarray(at).every((b) => b === 0), `OA_UNITS: the ${oa.length - at} bytes after the listed engines are zero`);
     t.same(units, x.oa, 'OA_UNITS: ids, types, GTs, engines');
 
     const px = query(p, fd, Q.PXP_STATUS, 8, poisoned(p, 8));

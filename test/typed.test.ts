@@ -159,9 +159,10 @@ t.test('formatStruct prints flexible arrays and records', async (t) => {
   const caps = 'BASE|SYNCS|OA_BUFFER_SIZE|WAIT_NUM_REPORTS|OAM|OA_UNIT_GT_ID';
   t.equal(
     formatStruct('drm_xe_query_oa_units', oa),
-    `{num_oa_units=2, oa_units=[{oa_unit_id=0, oa_unit_type=OAG, capabilities=${caps}, oa_timestamp_freq=19200000, gt_id=0, ` +
+    `{num_oa_units=3, oa_units=[{oa_unit_id=0, oa_unit_type=OAG, capabilities=${caps}, oa_timestamp_freq=19200000, gt_id=0, ` +
       'num_engines=2, eci=[{engine_class=RENDER, engine_instance=0, gt_id=0}, {engine_class=COMPUTE, engine_instance=0, gt_id=0}]}, ' +
-      `{oa_unit_id=1, oa_unit_type=OAM, capabilities=${caps}, oa_timestamp_freq=19200000, gt_id=1, num_engines=3, ` +
+      `{oa_unit_id=1, oa_unit_type=OAM_SAG, capabilities=${caps}, oa_timestamp_freq=19200000, gt_id=1, num_engines=0, eci=[]}, ` +
+      `{oa_unit_id=2, oa_unit_type=OAM, capabilities=${caps}, oa_timestamp_freq=19200000, gt_id=1, num_engines=3, ` +
       'eci=[{engine_class=VIDEO_DECODE, engine_instance=0, gt_id=1}, {engine_class=VIDEO_DECODE, engine_instance=1, gt_id=1}, ' +
       '{engine_class=VIDEO_ENHANCE, engine_instance=0, gt_id=1}]}]}',
     'records, each with its own eci[num_engines]',

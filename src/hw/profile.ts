@@ -72,6 +72,12 @@ export interface GtDesc {
   referenceClock: number;
   /** GMD_ID IP version [major, minor, rev]; [0, 0, 0] on pre-GMD_ID parts. */
   ipVer: [number, number, number];
+  /**
+   * RPM_CONFIG0 CTC_SHIFT_PARAMETER (0..3), set by firmware: the reference clock is the
+   * crystal >> (3 - shift) (xe_gt_clock.c). Given only where the driver reads it back (the
+   * OA timestamp workarounds of DG2); unset means 3 (reference clock = crystal).
+   */
+  ctcShift?: number;
   /** Present engines in hardware engine id order: rcs, bcs0..8, vcs0..7, vecs0..3, ccs0..3. */
   engines: EngineDesc[];
   /** Fuse topology. */
@@ -342,6 +348,8 @@ const dg2: Profile = {
   gts: [
     {
       id: 0, type: GT_TYPE.MAIN, tile: 0, referenceClock: REFCLK_19_2, ipVer: [0, 0, 0],
+      // CTC shift 2 with the 38.4 MHz crystal gives the 19.2 MHz reference clock (plausible).
+      ctcShift: 2,
       // Xe_HPG mask RCS0, BCS0, CCS0-3 (a CCS per populated DSS quadrant: all four here;
       // CCS1-3 reserved by ccs_mode 1) plus Xe_HPM VCS/VECS after fusing.
       engines: engines(

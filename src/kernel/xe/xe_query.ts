@@ -23,7 +23,7 @@
 import { PAGE_SIZE } from '../../hw/memory.js';
 import {
   ENGINE_CLASS, GT_TYPE, findEngine, graphicsVerx100, gtById, mediaVerx100,
-  type GtDesc, type Profile,
+  type EngineDesc, type GtDesc, type Profile,
 } from '../../hw/profile.js';
 import { decode, encode, pack, packArray, type Fields, type FieldsIn } from '../../uapi/codec.js';
 import { CAP } from '../../uapi/channel.js';
@@ -421,45 +421,113 @@ function queryUcFwVersion(c: IoctlCtx): number {
 
 // ---- OA_UNITS ----------------------------------------------------------------------------
 
-/** One OA unit as the driver sets them up (xe_oa.c): one per GT. */
+/** One OA unit as the driver sets them up (xe_oa.c __xe_oa_init_oa_units). */
 export interface OaUnit {
   id: number;
   type: number;
   gtId: number;
   timestampFreq: number;
+  /** Engines attached to the unit, reserved ones included (u->num_engines counts them). */
+  attached: number;
+  /** The engines the query lists: the attached ones that are not reserved. */
   engines: Array<{ engine_class: number; engine_instance: number; gt_id: number }>;
 }
 
-/**
- * The OA units of a device: every GT has one, ids contiguous in GT order; a main GT's is an
- * OAG unit for its render and compute engines, a media GT's (graphics 12.70+) an OAM unit
- * for its video engines. Reserved engines are not listed. The OA timestamp frequency is the
- * GT reference clock (the CTC-shift workarounds of some platforms are not modelled).
- */
-export function oaUnits(p: Profile): OaUnit[] {
-  const xelpg = graphicsVerx100(p) >= 1270;
-  return p.gts.map((gt, id) => {
-    const media = gt.type === GT_TYPE.MEDIA;
-    const attached = (cls: number): boolean =>
-      cls === ENGINE_CLASS.RENDER || cls === ENGINE_CLASS.COMPUTE
-        ? true
-        : (cls === ENGINE_CLASS.VIDEO_DECODE || cls === ENGINE_CLASS.VIDEO_ENHANCE) && xelpg;
-    return {
-      id,
-      type: media ? C('DRM_XE_OA_UNIT_TYPE_OAM') : C('DRM_XE_OA_UNIT_TYPE_OAG'),
-      gtId: gt.id,
-      timestampFreq: gt.referenceClock,
-      engines: gt.engines
-        .filter((e) => !e.reserved && attached(e.engineClass))
-        .map((e) => ({ engine_class: e.engineClass, engine_instance: e.instance, gt_id: gt.id })),
-    };
-  });
+/** Unit index of the OAG unit and of the media units (enum xe_oam_unit_type: SAG, SCMI_0, SCMI_1). */
+const OA_UNIT_OAG = 0;
+const OAM_SAG = 0;
+const OAM_SCMI_0 = 1;
+
+/** The physical instance of an engine: the number in its name (vcs2 -> 2). */
+function physicalInstance(e: EngineDesc): number {
+  return Number(/\d+$/.exec(e.name)![0]);
 }
 
+/** num_oa_units_per_gt (no profile has MERT): one, but SAG + SCMI_0 (+ SCMI_1 on dGFX) on an Xe2+ media GT. */
+function oaUnitsPerGt(p: Profile, gt: GtDesc): number {
+  if (gt.type !== GT_TYPE.MEDIA || p.graphicsVer[0] < 20) return 1;
+  return p.isDgfx ? 3 : 2;
+}
+
+/**
+ * __hwe_oa_unit: the unit index on its GT an engine belongs to, or -1. Render and compute go
+ * to the OAG unit, copy to none; video engines (__hwe_oam_unit) to none before graphics
+ * 12.70, to the single OAM unit before Xe2, else to SCMI_0 on integrated parts and, on dGFX,
+ * to SCMI_0 or SCMI_1 by physical instance (VECS by its low bit before media 35.00, the
+ * others by bit 1). (The GSC engine, which would go to none, is not in the profiles.)
+ */
+function oaUnitIndex(p: Profile, e: EngineDesc): number {
+  switch (e.engineClass) {
+    case ENGINE_CLASS.RENDER:
+    case ENGINE_CLASS.COMPUTE:
+      return OA_UNIT_OAG;
+    case ENGINE_CLASS.VIDEO_DECODE:
+    case ENGINE_CLASS.VIDEO_ENHANCE: {
+      if (graphicsVerx100(p) < 1270) return -1;
+      if (p.graphicsVer[0] < 20) return 0;
+      if (!p.isDgfx) return OAM_SCMI_0;
+      const phys = physicalInstance(e);
+      const vecsLowBit = e.engineClass === ENGINE_CLASS.VIDEO_ENHANCE && mediaVerx100(p) < 3500;
+      return (vecsLowBit ? phys & 1 : (phys >> 1) & 1) + OAM_SCMI_0;
+    }
+    default:
+      return -1;
+  }
+}
+
+/**
+ * Whether OA timestamps need the CTC shift undone: workaround 14015568240 (graphics
+ * 12.55-12.60) or 18013179988 (12.55 and 12.70-12.74); DG2 among the profiles.
+ */
+function oaCtcShiftWa(p: Profile): boolean {
+  const v = graphicsVerx100(p);
+  return (v >= 1255 && v <= 1260) || (v >= 1270 && v <= 1274);
+}
+
+/**
+ * xe_oa_timestamp_frequency: the GT reference clock, or under the CTC-shift workarounds
+ * reference_clock << (3 - RPM_CONFIG0.CTC_SHIFT_PARAMETER) (the crystal frequency).
+ */
+export function oaTimestampFrequency(p: Profile, gt: GtDesc): number {
+  if (!oaCtcShiftWa(p)) return gt.referenceClock;
+  return gt.referenceClock * 2 ** (3 - (gt.ctcShift ?? 3));
+}
+
+/**
+ * The OA units of a device (xe_oa_init_oa_units): per GT in id order, ids contiguous over
+ * the device. A main GT has an OAG unit; an Xe2+ media GT an OAM_SAG unit (no engines) and
+ * one or two OAM units (SCMI); an older media GT one OAM unit.
+ */
+export function oaUnits(p: Profile): OaUnit[] {
+  const units: OaUnit[] = [];
+  for (const gt of p.gts) {
+    const media = gt.type === GT_TYPE.MEDIA;
+    for (let i = 0; i < oaUnitsPerGt(p, gt); i++) {
+      const mine = gt.engines.filter((e) => oaUnitIndex(p, e) === i);
+      const type = !media ? 'OAG' : i === OAM_SAG && p.graphicsVer[0] >= 20 ? 'OAM_SAG' : 'OAM';
+      units.push({
+        id: units.length,
+        type: C(`DRM_XE_OA_UNIT_TYPE_${type}`),
+        gtId: gt.id,
+        timestampFreq: oaTimestampFrequency(p, gt),
+        attached: mine.length,
+        engines: mine
+          .filter((e) => !e.reserved)
+          .map((e) => ({ engine_class: e.engineClass, engine_instance: e.instance, gt_id: gt.id })),
+      });
+    }
+  }
+  return units;
+}
+
+/**
+ * query_oa_units: the size counts every attached engine (reserved ones too), the units are
+ * packed by the engines actually listed, and the slack stays zero at the end (kzalloc).
+ */
 function queryOaUnits(c: IoctlCtx): number {
   const units = oaUnits(c.dev.profile);
   const eciSize = sizeOf('drm_xe_engine_class_instance');
-  const required = units.reduce((n, u) => n + sizeOf('drm_xe_oa_unit') + u.engines.length * eciSize, sizeOf('drm_xe_query_oa_units'));
+  const required = units.reduce((n, u) => n + sizeOf('drm_xe_oa_unit') + u.attached * eciSize, sizeOf('drm_xe_query_oa_units'));
   const r = sizeProtocol(c, required);
   if (r !== null) return r;
   const caps =
@@ -477,7 +545,9 @@ function queryOaUnits(c: IoctlCtx): number {
     }));
     parts.push(packArray('drm_xe_engine_class_instance', u.engines));
   }
-  c.um.copyToUser(dataPtr(c), concat(parts));
+  const reply = new Uint8Array(required);
+  reply.set(concat(parts));
+  c.um.copyToUser(dataPtr(c), reply);
   return 0;
 }
 
