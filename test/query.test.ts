@@ -140,7 +140,8 @@ interface Expect {
   gts: Array<[number, number, number, number, bigint, bigint, number[]]>;
   topo: Array<[number, number, number]>;
   guc: number[];
-  huc: number[];
+  /** HuC version as [branch, major, minor, patch], or the errno when there is none. */
+  huc: number[] | 'ENODEV';
   oa: Array<[number, number, number, number[][]]>;
   /** OA timestamp frequency of every unit. */
   oaFreq: bigint;
@@ -182,7 +183,7 @@ const E: Record<ProfileName, Expect> = {
     gts: [[0, 0, 0, 19_200_000, 2n, 1n, [0, 0, 0]]],
     topo: [[0, 1, 16], [0, 2, 16], [0, 3, 8], [0, 4, 8]],
     guc: [0, 1, 20, 0],
-    huc: [0, 7, 10, 16],
+    huc: 'ENODEV',
     // Media engines are not attached before graphics 12.70; the size counts ccs1-3.
     oa: [[0, 0, 0, [[0, 0, 0], [4, 0, 0]]]],
     // WA 18013179988 / 14015568240: 19.2 MHz << (3 - CTC shift 2).
@@ -262,7 +263,12 @@ for (const [profile, x] of Object.entries(E) as Array<[ProfileName, Expect]>) {
       return { rc: r.rc, errno: r.errno, v: [o.branch_ver, o.major_ver, o.minor_ver, o.patch_ver] as number[] };
     };
     t.same(uc(C('XE_QUERY_UC_TYPE_GUC_SUBMISSION')).v, x.guc, 'UC_FW_VERSION: GuC submission version');
-    t.same(uc(C('XE_QUERY_UC_TYPE_HUC')).v, x.huc, 'UC_FW_VERSION: HuC version');
+    if (x.huc === 'ENODEV') {
+      const h = uc(C('XE_QUERY_UC_TYPE_HUC'));
+      t.same([h.rc, h.errno, h.v], [-1, errno.ENODEV, [0, 0, 0, 0]], 'UC_FW_VERSION: no HuC -> ENODEV, struct as written by the user');
+    } else {
+      t.same(uc(C('XE_QUERY_UC_TYPE_HUC')).v, x.huc, 'UC_FW_VERSION: HuC version');
+    }
 
     // Into a poisoned buffer: the whole size is written, the slack as zeros.
     const oaSize = x.sizes.OA_UNITS as number;

@@ -371,7 +371,8 @@ const dg2: Profile = {
   skuVram: [16 * GiB],
   sysmem: 512 * MiB,
   guc: { release: [70, 44, 1], submission: [1, 20, 0] },
-  huc: [7, 10, 16],
+  // xe_uc_fw.c lists no DG2 HuC firmware, so the HuC is not supported (UC_FW_VERSION: ENODEV).
+  huc: null,
   hwconfig: klvBlob(0x56a0, [[1, [8]], [2, [32]], [3, [16]], [4, [8]]], 56),
 };
 
