@@ -154,6 +154,27 @@ t.test('workaround 22014953428: SCRATCH forced before the checks, copied back', 
   t.equal(a2.flags, 0, 'off by default');
 });
 
+t.test('workaround 22014953428 on dg2 (DG2-G10): every VM gets SCRATCH_PAGE; flags copied back, failures too', async (t) => {
+  for (const profile of ['dg2', 'lnl', 'bmg', 'tgl'] as const) {
+    const dev = await createDevice({ profile });
+    const p = dev.process;
+    const fd = p.open();
+    const wa = profile === 'dg2' ? SCRATCH : 0;
+    const call = (f: Record<string, unknown>): [number, number, number, number] => {
+      const r = doIoctl(p, fd, 'DRM_IOCTL_XE_VM_CREATE', { vm_id: 77, ...f } as never);
+      return [r.rc, r.rc < 0 ? r.errno : 0, Number(r.out.flags), Number(r.out.vm_id)];
+    };
+    t.same(call({ flags: 0 }), [0, 0, wa, 1], `${profile}: flags 0 -> ${wa}`);
+    t.same(call({ flags: LR }), [0, 0, LR | wa, 2], `${profile}: LR`);
+    t.same(call({ extensions: 1n, flags: 0 }), [-1, errno.EINVAL, 0, 77], `${profile}: extensions fail before the workaround`);
+    t.same(call({ flags: 0, reserved: [1n, 0n] }), [-1, errno.EINVAL, wa, 77], `${profile}: reserved -> EINVAL, flags as edited`);
+    t.same(call({ flags: 0x100 }), [-1, errno.EINVAL, 0x100 | wa, 77], `${profile}: unknown flag -> EINVAL`);
+    if (profile === 'dg2') t.same(call({ flags: LR | FAULT }), [-1, errno.EINVAL, LR | FAULT | SCRATCH, 77], 'dg2: no USM');
+    t.equal(call({ flags: 0 })[3], 3, `${profile}: failures created no VM`);
+    await dev.close();
+  }
+});
+
 t.test('cases 9-10: VM_DESTROY argument checks', async (t) => {
   const dev = await createDevice({ profile: 'lnl' });
   const p = dev.process;

@@ -126,6 +126,11 @@ export interface Profile {
   hasCpuAddrMirror: boolean;
   /** The device descriptor allows PXP (has_pxp). xe-emu does not implement PXP sessions. */
   hasPxp: boolean;
+  /**
+   * Workaround 22014953428 (formerly 14016763929) applies on the root GT: DG2-G10 and G12
+   * (xe_wa_oob.rules, SUBPLATFORM). Every user VM then gets SCRATCH_PAGE. Absent means no.
+   */
+  wa22014953428?: boolean;
   /** Coherency class of each PAT index; its length is n_entries. */
   pat: number[];
   /** PAT index for write-back (xe->pat.idx[XE_CACHE_WB]). */
@@ -341,6 +346,8 @@ const dg2: Profile = {
   hasAsid: false,
   hasCpuAddrMirror: false,
   hasPxp: false,
+  // 0x56A0 is in INTEL_DG2_G10_IDS (pciids.h).
+  wa22014953428: true,
   pat: XELP_PAT,
   patWb: 0,
   patUc: 3,

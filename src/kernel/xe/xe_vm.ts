@@ -28,16 +28,6 @@ const ALL_FLAGS = FLAG_SCRATCH_PAGE | FLAG_LR_MODE | FLAG_FAULT_MODE | FLAG_NO_V
 /** XE_MAX_ASID (xe_device_types.h): ASIDs are allocated cyclically in [1, XE_MAX_ASID - 1]. */
 const XE_MAX_ASID = 1 << 20;
 
-/**
- * Profile facts read here that the Profile type may not declare (yet).
- * - `wa22014953428`: the platform has workaround 22014953428 (older trees: 14016763929), which
- *   forces SCRATCH_PAGE on every user VM before any flag check. Default off; which platforms
- *   have it is UNVERIFIED (believed DG2-G10/G12 class).
- */
-interface VmProfileExtras {
-  wa22014953428?: boolean;
-}
-
 /** Number of tiles of a profile (its GTs' highest tile index + 1). */
 export function tileCount(profile: Profile): number {
   return Math.max(0, ...profile.gts.map((g) => g.tile)) + 1;
@@ -212,8 +202,9 @@ function vmCreateIoctl(c: IoctlCtx<VmFile>): number {
   const a = c.args;
   const profile = c.dev.profile;
   check(a.extensions !== 0n, EINVAL);
-  // The workaround edits the user's flags before any check; the change is copied back.
-  if ((profile as Profile & VmProfileExtras).wa22014953428) a.flags = (a.flags as number) | FLAG_SCRATCH_PAGE;
+  // Wa_22014953428 (DG2-G10/G12) edits args->flags itself, before any flag check: the
+  // change is copied back to the user on success and on every later failure alike.
+  if (profile.wa22014953428) a.flags = (a.flags as number) | FLAG_SCRATCH_PAGE;
   const flags = a.flags as number;
   check((flags & FLAG_FAULT_MODE) !== 0 && !profile.hasUsm, EINVAL);
   check(nonZero(a.reserved), EINVAL);
