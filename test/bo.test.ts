@@ -341,7 +341,6 @@ t.test('GEM_CREATE extensions (PXP_TYPE property)', async (t) => {
   const ok16 = extChain(p, none(16));
   const bad: Array<[string, bigint, number]> = [
     ['17 links', extChain(p, none(17)), E2BIG],
-    ['PXP HWDRM without PXP', extChain(p, [{ value: HWDRM }]), ENODEV],
     ['PXP type 2', extChain(p, [{ value: HWDRM + 1 }]), EINVAL],
     ['property 1', extChain(p, [{ value: NONE, property: 1 }]), EINVAL],
     ['property pad', extChain(p, [{ value: NONE, pad: 1 }]), EINVAL],
@@ -364,6 +363,27 @@ t.test('GEM_CREATE extensions (PXP_TYPE property)', async (t) => {
   t.equal(h, 1, 'PXP NONE: accepted');
   t.equal(createOk(p, fd, { extensions: ok16 }), 2, '16 links: accepted');
   await dev.close();
+});
+
+t.test('GEM_CREATE PXP key: accepted where PXP is enabled (lnl), ENODEV elsewhere', async (t) => {
+  for (const profile of ['lnl', 'bmg', 'dg2', 'tgl'] as const) {
+    const dev = await createDevice({ profile, sysmem: 8 * MiB, vram: 4 * MiB });
+    const p = dev.process;
+    const fd = p.open();
+    t.equal(close(p, fd, createOk(p, fd)), 0);
+    const hwdrm = extChain(p, [{ value: C('DRM_XE_PXP_TYPE_HWDRM') }]);
+    const before = usage(p);
+    const r = create(p, fd, { extensions: hwdrm });
+    if (profile === 'lnl') {
+      t.same([r.rc, r.handle], [0, 1], 'lnl: HWDRM key assigned, BO created');
+      t.same(usage(p), [before[0] + 1, before[1]], 'lnl: its page is allocated');
+      t.equal(close(p, fd, r.handle), 0);
+    } else {
+      t.same([r.rc, r.errno, r.handle], [-1, ENODEV, 0], `${profile}: no PXP -> ENODEV`);
+      noLeak(t, p, fd, before, 1, `${profile} ENODEV`);
+    }
+    await dev.close();
+  }
 });
 
 t.test('PRIME export / import within the device', async (t) => {

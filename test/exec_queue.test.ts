@@ -205,6 +205,7 @@ t.test('TIMESLICE, PXP_TYPE, HANG_REPLAY_STATE, DISABLE_STATE_CACHE_PERF_FIX', a
   const bmg = await env(t, 'bmg');
   t.equal(pxp(bmg, 1), errno.ENODEV, 'HWDRM without PXP');
   t.equal(pxp(bmg, 2), errno.EINVAL, 'the type is checked first');
+  for (const profile of ['dg2', 'tgl'] as const) t.equal(pxp(await env(t, profile), 1), errno.ENODEV, `HWDRM on ${profile}: ENODEV`);
 
   const size = hangReplaySize(getProfile('lnl'), CLS.RENDER);
   t.equal(size, 3 * 4096, 'Xe2 render context image: 3 pages');

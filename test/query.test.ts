@@ -292,8 +292,16 @@ for (const [profile, x] of Object.entries(E) as Array<[ProfileName, Expect]>) {
     t.ok(oa.subarray(at).every((b) => b === 0), `OA_UNITS: the ${oa.length - at} bytes after the listed engines are zero`);
     t.same(units, x.oa, 'OA_UNITS: ids, types, GTs, engines');
 
-    const px = query(p, fd, Q.PXP_STATUS, 8, poisoned(p, 8));
-    t.same([px.rc, px.errno], [-1, errno.ENODEV], 'PXP_STATUS: ENODEV (no PXP in xe-emu)');
+    const pxBuf = poisoned(p, 8);
+    const px = query(p, fd, Q.PXP_STATUS, 8, pxBuf);
+    if (profile === 'lnl') {
+      t.equal(px.rc, 0, 'PXP_STATUS: PXP enabled on LNL');
+      const st = decode('drm_xe_query_pxp_status', p.mem.read(pxBuf, 8));
+      t.same([st.status, st.supported_session_types], [1, 2], 'PXP_STATUS: ready, HWDRM sessions');
+    } else {
+      t.same([px.rc, px.errno], [-1, errno.ENODEV], 'PXP_STATUS: ENODEV (no PXP on this platform)');
+      t.ok(untouched(p, pxBuf, 8), 'PXP_STATUS: nothing written');
+    }
 
     if (x.sizes.EU_STALL !== 'ENODEV') {
       const eu = xe_query(p, fd, Q.EU_STALL);
@@ -338,9 +346,7 @@ t.test('a bad data pointer: EFAULT, but ENOSPC for MEM_REGIONS', async (t) => {
   const expect: Record<string, number> = {
     ENGINES: errno.EFAULT, MEM_REGIONS: errno.ENOSPC, CONFIG: errno.EFAULT, GT_LIST: errno.EFAULT,
     HWCONFIG: errno.EFAULT, GT_TOPOLOGY: errno.EFAULT, ENGINE_CYCLES: errno.EFAULT,
-    UC_FW_VERSION: errno.EFAULT, OA_UNITS: errno.EFAULT, EU_STALL: errno.EFAULT,
-    // PXP answers ENODEV before it would copy anything.
-    PXP_STATUS: errno.ENODEV,
+    UC_FW_VERSION: errno.EFAULT, OA_UNITS: errno.EFAULT, EU_STALL: errno.EFAULT, PXP_STATUS: errno.EFAULT,
   };
   for (const [name, q] of Object.entries(Q)) {
     const size = query(p, fd, q).size;
@@ -515,8 +521,8 @@ t.test('UC_FW_VERSION: a HuC that is not running is ENODEV, nothing written (in-
   t.equal(writes, 1);
 });
 
-t.test('PXP_STATUS probes fine then answers ENODEV on every profile', async (t) => {
-  for (const profile of ['lnl', 'tgl'] as const) {
+t.test('PXP_STATUS probes fine then answers ENODEV where PXP is not enabled', async (t) => {
+  for (const profile of ['bmg', 'dg2', 'tgl'] as const) {
     const dev = await createDevice({ profile, ...SMALL });
     const p = dev.process;
     const fd = p.open();

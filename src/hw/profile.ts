@@ -124,7 +124,7 @@ export interface Profile {
   hasAsid: boolean;
   /** CPU address mirror (SVM) support: has_usm with CONFIG_DRM_XE_GPUSVM, which xe-emu assumes enabled. */
   hasCpuAddrMirror: boolean;
-  /** The device descriptor allows PXP (has_pxp). xe-emu does not implement PXP sessions. */
+  /** The device descriptor allows PXP (has_pxp); xe-emu then enables it (src/kernel/xe/xe_pxp.ts). */
   hasPxp: boolean;
   /**
    * Workaround 22014953428 (formerly 14016763929) applies on the root GT: DG2-G10 and G12

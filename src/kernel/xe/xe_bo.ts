@@ -9,7 +9,7 @@
  *
  * Upstream facts used here were checked against the newest driver source found (a 2026
  * tree with xe_bo_decompress and the purgeable-BO madvise; GitHub NadiaYvette/linux
- * c37327a1 xe_bo.c), xe_dma_buf.c, xe_pxp.c (xe_pxp_key_assign: -ENODEV without PXP),
+ * c37327a1 xe_bo.c), xe_dma_buf.c, xe_pxp.c (xe_pxp_key_assign: -ENODEV without PXP, see xe_pxp.ts),
  * xe_bo.h (XE_PCI_BARRIER_MMAP_OFFSET) and recent drm_prime.c: see the comment at each check.
  *
  * Deliberate simplifications (observable only through memory accounting):
@@ -26,6 +26,7 @@ import { check, Errno, nonZero } from '../os/errno.js';
 import type { XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './xe_ext.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
+import { PXP_KEY_INSTANCE, pxpEnabled } from './xe_pxp.js';
 import type { Vm } from './xe_vm.js';
 
 const FLAG_DEFER_BACKING = C('DRM_XE_GEM_CREATE_FLAG_DEFER_BACKING');
@@ -76,6 +77,8 @@ export class Bo extends GemObject {
    * kernel takes a VM reference here (xe_vm_get); the emulator keeps the pointer only.
    */
   readonly vm: Vm | null;
+  /** bo->pxp_key_instance: the PXP key the contents are protected with, 0 for none. */
+  pxpKeyInstance = 0;
   /** Where the pages are: region instance (0 system memory, 1+ VRAM) and 4K pages per chunk. */
   private backing = { region: 0, chunkPages: 1 };
   /** Physical address of each 4K page; emptied when the object is freed. */
@@ -251,11 +254,15 @@ function gemCreateSetProperty(c: IoctlCtx, bo: Bo, addr: bigint): void {
   setPxpType(bo, ext.value as bigint);
 }
 
-/** gem_create_set_pxp_type: NONE is a no-op; HWDRM needs PXP, which the emulator has not (xe_pxp_key_assign -> -ENODEV). */
-function setPxpType(_bo: Bo, value: bigint): void {
+/**
+ * gem_create_set_pxp_type: NONE is a no-op; HWDRM takes the current key (xe_pxp_key_assign:
+ * -ENODEV without PXP; no readiness check).
+ */
+function setPxpType(bo: Bo, value: bigint): void {
   if (value === BigInt(PXP_TYPE_NONE)) return;
   check(value !== BigInt(PXP_TYPE_HWDRM), EINVAL);
-  throw new Errno(ENODEV);
+  check(!pxpEnabled(bo.dev), ENODEV);
+  bo.pxpKeyInstance = PXP_KEY_INSTANCE;
 }
 
 /** DRM_IOCTL_XE_GEM_MMAP_OFFSET (xe_gem_mmap_offset_ioctl). */

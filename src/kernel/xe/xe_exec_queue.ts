@@ -21,6 +21,7 @@ import type { IdTable } from '../os/idr.js';
 import type { UserMemory } from '../os/uaccess.js';
 import type { XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions } from './xe_ext.js';
+import { pxpEnabled } from './xe_pxp.js';
 
 // uAPI engine classes (DRM_XE_ENGINE_CLASS_*).
 const CLASS_RENDER = C('DRM_XE_ENGINE_CLASS_RENDER');
@@ -358,7 +359,8 @@ function setTimeslice(c: PropCtx, q: ExecQueue, value: bigint): void {
 function setPxpType(c: PropCtx, q: ExecQueue, value: bigint): void {
   if (value === PXP_TYPE_NONE) return;
   check(value !== PXP_TYPE_HWDRM, EINVAL);
-  check(!c.dev.profile.hasPxp, ENODEV);
+  // xe_pxp_is_enabled; xe_pxp_exec_queue_add then finds the session ready and active.
+  check(!pxpEnabled(c.dev), ENODEV);
   q.pxpType = PXP_TYPE_HWDRM;
 }
 

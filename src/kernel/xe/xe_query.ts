@@ -34,6 +34,7 @@ import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { Errno, nonZero } from '../os/errno.js';
 import type { XeDevice } from './xe_device.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
+import { pxpReadiness } from './xe_pxp.js';
 
 /**
  * Whether MEM_REGIONS hides `used` from callers without CAP_PERFMON / CAP_SYS_ADMIN. The
@@ -55,8 +56,6 @@ export const DRIVER_FEATURES = {
   disableStateCachePerfFix: true,
   /** Purgeable-state madvise: not implemented. */
   purgingSupport: false,
-  /** PXP sessions (PXP_STATUS reports -ENODEV without them): not implemented. */
-  pxp: false,
 } as const;
 
 /** Byte sizes of the driver's topology bitmaps (xe_gt_types.h: unsigned long arrays of 96, 32 and 64 bits). */
@@ -556,11 +555,10 @@ function queryOaUnits(c: IoctlCtx): number {
 function queryPxpStatus(c: IoctlCtx): number {
   const r = sizeProtocol(c, sizeOf('drm_xe_query_pxp_status'));
   if (r !== null) return r;
-  // xe_pxp_get_readiness_status: -ENODEV when PXP is not supported or not enabled. xe-emu
-  // implements no PXP, so every profile (LNL's descriptor has has_pxp) answers -ENODEV.
-  if (!DRIVER_FEATURES.pxp || !c.dev.profile.hasPxp) return -ENODEV;
+  const status = pxpReadiness(c.dev);
+  if (status < 0) return status;
   const reply = pack('drm_xe_query_pxp_status', {
-    status: 1,
+    status,
     supported_session_types: 1 << C('DRM_XE_PXP_TYPE_HWDRM'),
   });
   c.um.copyToUser(dataPtr(c), reply);
