@@ -38,14 +38,21 @@ function run(boot: BootData): void {
     Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 0);
   }
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_STOPPED);
+  // Calls still in flight end now (DeviceClosed), not at their thread's next look.
+  wakeChannels(ctl);
+}
+
+/** Wakes every user thread sleeping on its slot, so that it looks at the kernel status. */
+function wakeChannels(ctl: Int32Array): void {
+  for (let s = 0; s < ch.MAX_CHANNELS; s++) Atomics.notify(ctl, (ch.CTL_BYTES + s * ch.CHANNEL_BYTES) / 4 + ch.CH_STATE);
+  Atomics.notify(ctl, ch.CTL_STATUS);
 }
 
 /** Marks the kernel dead and wakes every waiting user thread. */
 function die(boot: BootData, e: unknown): void {
   const ctl = new Int32Array(boot.control);
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_DEAD);
-  for (let s = 0; s < ch.MAX_CHANNELS; s++) Atomics.notify(ctl, (ch.CTL_BYTES + s * ch.CHANNEL_BYTES) / 4 + ch.CH_STATE);
-  Atomics.notify(ctl, ch.CTL_STATUS);
+  wakeChannels(ctl);
   // A panic asked for by DEBUG.KERNEL_PANIC gets one line; a real crash keeps its stack.
   if (e instanceof DeliberatePanic) console.error(`xe-emu kernel: ${e.message}`);
   else console.error('xe-emu kernel died:', e);

@@ -10,7 +10,17 @@
  *   CHANNELS  channel slots, CHANNEL_BYTES each, follow the control words
  *
  * Channel slot (one per user thread), as Int32 words and 64-bit words:
- *   STATE, SYSCALL, RESULT, ERRNO, then 64-bit argument words ARG0.. and return words RET0..
+ *   STATE, SYSCALL, RESULT, ERRNO, PID, SLEEPING, then 64-bit argument words ARG0.. and
+ *   return words RET0..
+ *
+ * A call on a slot: the thread moves STATE from IDLE to CLAIMED (compare-and-swap), checks
+ * that PID is still its process, writes SYSCALL and the arguments, and moves CLAIMED to
+ * REQUEST (compare-and-swap). The kernel sets BUSY while serving, then DONE (or KERNEL_BUG);
+ * the thread reads the result and moves DONE back to IDLE (compare-and-swap). When the
+ * slot's process exits or is killed, the kernel sets EXITED on each of its slots, whatever
+ * they were doing: a call in flight ends unanswered and later calls fail. The kernel hands an
+ * EXITED slot out again only by writing the new owner's PID before IDLE, so a thread of the
+ * dead process that claims it sees a foreign PID and backs off.
  */
 
 /** Int32 index of the doorbell counter in the control block. */
@@ -47,7 +57,7 @@ export const CH_STATE = 0;
 export const CH_SYSCALL = 1;
 export const CH_RESULT = 2;
 export const CH_ERRNO = 3;
-/** Process id that owns the slot (set when the slot is handed out). */
+/** Process id that owns the slot (written by the kernel before the slot becomes IDLE). */
 export const CH_PID = 4;
 /** Set while the slot's thread sleeps on STATE: the kernel notifies only then. */
 export const CH_SLEEPING = 5;
@@ -72,6 +82,10 @@ export const ST_BUSY = 3;
 export const ST_DONE = 4;
 /** The kernel hit an internal error while serving the call (message in the slot). */
 export const ST_KERNEL_BUG = 5;
+/** A user thread is writing a call into the slot (between IDLE and REQUEST). */
+export const ST_CLAIMED = 6;
+/** The slot's process exited or was killed: no call on it is answered any more. */
+export const ST_EXITED = 7;
 
 /** System calls a user thread can make. Arguments are 64-bit words ARG0..; results RET0... */
 export const SYS = {
@@ -118,6 +132,13 @@ export const SYS = {
   PINGPONG: 17,
   /** getpid() -> RESULT pid: the cheapest real system call (the bench's transport figure). */
   GETPID: 18,
+  /** kill(pid, SIGKILL): process ARG0 exits at once; its blocked calls end unanswered. ESRCH if none */
+  KILL: 19,
+  /**
+   * pidfd_getfd(pid, fd) -> new fd: installs the open file behind fd ARG1 of process ARG0 (a
+   * new reference to the same file) at the caller's lowest free fd. ESRCH, EBADF, EMFILE
+   */
+  GETFD: 20,
 } as const;
 
 /** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */
@@ -143,6 +164,8 @@ export const DEBUG = {
   KERNEL_BUG: 7,
   /** After answering, the kernel thread dies (tests that no caller hangs on a dead kernel). */
   KERNEL_PANIC: 8,
+  /** Calls parked in the kernel (blocked): RET0 count. Lets tests act while a call blocks. */
+  PARKED: 9,
 } as const;
 
 /** Capabilities a process may hold (Linux capability numbers). */

@@ -2,6 +2,7 @@
 const TABLE = {
   EPERM: 1,
   ENOENT: 2,
+  ESRCH: 3,
   EINTR: 4,
   EIO: 5,
   E2BIG: 7,
@@ -34,7 +35,7 @@ export const ERRNO: Readonly<Record<ErrnoName, number>> = TABLE;
 
 /** Each errno as a constant of its own, as the C headers define them. */
 export const {
-  EPERM, ENOENT, EINTR, EIO, E2BIG, ENOEXEC, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, ENODEV, EINVAL, EMFILE, ENOTTY, ENOSPC, ENODATA, ETIME, ENOBUFS, EOPNOTSUPP, ETIMEDOUT, ECANCELED,
+  EPERM, ENOENT, ESRCH, EINTR, EIO, E2BIG, ENOEXEC, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST, ENODEV, EINVAL, EMFILE, ENOTTY, ENOSPC, ENODATA, ETIME, ENOBUFS, EOPNOTSUPP, ETIMEDOUT, ECANCELED,
 } = ERRNO;
 
 const NAMES = new Map<number, ErrnoName>(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));

@@ -1,7 +1,8 @@
 /**
- * The user end of a channel slot: posts a system call, rings the doorbell, spins briefly,
- * then sleeps until the kernel answers. A dead kernel or a kernel bug surfaces as a thrown
- * error, never as a hang.
+ * The user end of a channel slot: claims the slot, posts a system call, rings the doorbell,
+ * spins briefly, then sleeps until the kernel answers (the protocol is described in
+ * src/uapi/channel.ts). A dead kernel, a closed device, an exited process or a kernel bug
+ * surfaces as a thrown error, never as a hang.
  */
 import * as ch from '../uapi/channel.js';
 
@@ -23,7 +24,7 @@ export class KernelError extends Error {
   override readonly name = 'KernelError';
 }
 
-/** Thrown by any call on a device after `dev.close()`: its kernel has stopped. */
+/** Thrown by any call on a device after `dev.close()` (and by calls in flight then): its kernel has stopped. */
 export class DeviceClosed extends Error {
   override readonly name = 'DeviceClosed';
   constructor() {
@@ -31,7 +32,10 @@ export class DeviceClosed extends Error {
   }
 }
 
-/** Thrown by any call on a process after it exited (`p.exit()`). */
+/**
+ * Thrown by any call on a process after it exited (`p.exit()`) or was killed, and by a call
+ * that was in flight in another of its threads then: that thread dies with its process.
+ */
 export class ProcessExited extends Error {
   override readonly name = 'ProcessExited';
   constructor(readonly pid: number) {
@@ -48,17 +52,21 @@ export class Channel {
   /** Int32 index of the first argument word. */
   private readonly argWord: number;
   private readonly sleepIdx: number;
+  private readonly pidIdx: number;
   private readonly base: number;
   /** Set when this channel's process exited: later calls fail at once. */
-  private exitedPid = 0;
+  private exited = false;
 
   constructor(
     readonly control: SharedArrayBuffer,
     readonly slot: number,
+    /** The process this thread belongs to (the slot's PID word while it lives). */
+    readonly pid: number,
   ) {
     this.i32 = new Int32Array(control);
     this.base = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES;
     this.stateIdx = this.base / 4 + ch.CH_STATE;
+    this.pidIdx = this.base / 4 + ch.CH_PID;
     this.argWord = (this.base + ch.CH_ARGS_BYTE) / 4;
     this.sleepIdx = this.base / 4 + ch.CH_SLEEPING;
     this.args = new BigInt64Array(control, this.base + ch.CH_ARGS_BYTE, ch.CH_NARGS);
@@ -67,6 +75,7 @@ export class Channel {
 
   /** Makes system call `nr` with up to 6 arguments; blocks until the kernel answers. */
   call(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): SysReturn {
+    this.claim();
     const args = this.args;
     args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
     return this.post(nr);
@@ -77,6 +86,7 @@ export class Channel {
    * unsigned int) go into the argument words as 32-bit halves, extended as C would.
    */
   callIoctl(fd: number, request: number, argp: bigint): SysReturn {
+    this.claim();
     const w = this.argWord;
     const i32 = this.i32;
     i32[w] = fd;
@@ -88,22 +98,48 @@ export class Channel {
   }
 
   /** Marks the channel dead after its process exited (see ProcessExited). */
-  markExited(pid: number): void {
-    this.exitedPid = pid;
+  markExited(): void {
+    this.exited = true;
+  }
+
+  /** Marks the channel dead and throws ProcessExited. */
+  private gone(): never {
+    this.exited = true;
+    throw new ProcessExited(this.pid);
   }
 
   /** Throws the named error of a kernel or process that can no longer answer. */
   private checkAlive(status = Atomics.load(this.i32, ch.CTL_STATUS)): void {
-    if (this.exitedPid) throw new ProcessExited(this.exitedPid);
+    if (this.exited) throw new ProcessExited(this.pid);
     if (status === ch.KERNEL_STOPPED) throw new DeviceClosed();
     if (status === ch.KERNEL_DEAD) throw new KernelError('xe-emu kernel worker died');
   }
 
-  private post(nr: number): SysReturn {
+  /**
+   * Takes the slot for one call (IDLE -> CLAIMED) before writing its arguments. An EXITED
+   * slot, or one the kernel has handed to another process since, means this thread's
+   * process is gone.
+   */
+  private claim(): void {
     this.checkAlive();
     const i32 = this.i32;
+    for (;;) {
+      const st = Atomics.compareExchange(i32, this.stateIdx, ch.ST_IDLE, ch.ST_CLAIMED);
+      const ours = Atomics.load(i32, this.pidIdx) === this.pid;
+      if (st === ch.ST_IDLE && ours) return;
+      if (st === ch.ST_IDLE) Atomics.compareExchange(i32, this.stateIdx, ch.ST_CLAIMED, ch.ST_IDLE);
+      if (st === ch.ST_IDLE || st === ch.ST_EXITED || !ours) this.gone();
+      // CLAIMED: a thread of the slot's previous, dead owner is backing off; anything else
+      // is a second thread using this slot.
+      if (st !== ch.ST_CLAIMED) throw new Error(`xe-emu channel slot ${this.slot} is in use by another call`);
+    }
+  }
+
+  private post(nr: number): SysReturn {
+    const i32 = this.i32;
     i32[this.base / 4 + ch.CH_SYSCALL] = nr;
-    Atomics.store(i32, this.stateIdx, ch.ST_REQUEST);
+    // Fails only when the process was killed while the call was being written.
+    if (Atomics.compareExchange(i32, this.stateIdx, ch.ST_CLAIMED, ch.ST_REQUEST) !== ch.ST_CLAIMED) this.gone();
     // A spinning kernel sees the slot; a sleeping one needs the doorbell.
     if (Atomics.load(i32, ch.CTL_KERNEL_SLEEPING)) {
       Atomics.add(i32, ch.CTL_DOORBELL, 1);
@@ -111,14 +147,20 @@ export class Channel {
     }
     this.await();
     const st = Atomics.load(i32, this.stateIdx);
-    Atomics.store(i32, this.stateIdx, ch.ST_IDLE);
-    if (st === ch.ST_KERNEL_BUG) throw new KernelError(`xe-emu kernel bug: ${this.message()}`);
-    return { result: i32[this.base / 4 + ch.CH_RESULT], errno: i32[this.base / 4 + ch.CH_ERRNO], rets: this.rets };
+    if (st === ch.ST_EXITED) this.gone();
+    if (st === ch.ST_KERNEL_BUG) {
+      const msg = this.message();
+      Atomics.compareExchange(i32, this.stateIdx, st, ch.ST_IDLE);
+      throw new KernelError(`xe-emu kernel bug: ${msg}`);
+    }
+    const r = { result: i32[this.base / 4 + ch.CH_RESULT], errno: i32[this.base / 4 + ch.CH_ERRNO], rets: this.rets };
+    // A kill right after the answer leaves EXITED in place for the next call.
+    Atomics.compareExchange(i32, this.stateIdx, st, ch.ST_IDLE);
+    return r;
   }
 
   private done(): boolean {
-    const st = Atomics.load(this.i32, this.stateIdx);
-    return st === ch.ST_DONE || st === ch.ST_KERNEL_BUG;
+    return answered(Atomics.load(this.i32, this.stateIdx));
   }
 
   private await(): void {
@@ -130,7 +172,7 @@ export class Channel {
       // an answer posted before it is seen below.
       const status = Atomics.load(this.i32, ch.CTL_STATUS);
       const st = Atomics.load(this.i32, this.stateIdx);
-      if (st === ch.ST_DONE || st === ch.ST_KERNEL_BUG) return;
+      if (answered(st)) return;
       this.checkAlive(status);
       // Announce the sleep first; a completion after the flag is seen changes STATE, so the
       // wait below returns at once.
@@ -152,4 +194,9 @@ export class Channel {
     const end = u8.indexOf(0);
     return new TextDecoder().decode(u8.slice(0, end < 0 ? u8.length : end));
   }
+}
+
+/** Whether slot state `st` ends the call: an answer, a kernel bug, or the process's death. */
+function answered(st: number): boolean {
+  return st === ch.ST_DONE || st === ch.ST_KERNEL_BUG || st === ch.ST_EXITED;
 }

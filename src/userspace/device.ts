@@ -59,8 +59,18 @@ export class Device {
   }
 
   /**
-   * Stops the kernel and waits for its thread to end. Every later call on the device or
-   * its processes throws DeviceClosed; closing again does nothing.
+   * Kills process `p` (SIGKILL, from the device's default process): its fds are closed, its
+   * memory unmapped, and a call blocked in any of its threads throws ProcessExited. Throws
+   * if `p` has already exited.
+   */
+  kill(p: Process): void {
+    if (this.process.kill(p.pid) < 0) throw new Error(`kill(${p.pid}) failed: errno ${this.process.errno}`);
+  }
+
+  /**
+   * Stops the kernel and waits for its thread to end. A call in flight in any thread, and
+   * every later call on the device or its processes, throws DeviceClosed; closing again
+   * does nothing.
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -53,7 +53,7 @@ export class Process {
   constructor(h: ThreadHandle) {
     this.handle = h;
     this.pid = h.pid;
-    this.chan = new Channel(h.control, h.slot);
+    this.chan = new Channel(h.control, h.slot, h.pid);
     const as = new AddressSpace(new CpuPageTable(h.ptSab, USER_BASE), new PhysicalMemory(h.regions));
     this.mem = new UserMem(as, this.chan);
   }
@@ -148,7 +148,25 @@ export class Process {
    */
   exit(): void {
     this.sys(SYS.PROCESS_EXIT);
-    this.chan.markExited(this.pid);
+    this.chan.markExited();
+  }
+
+  /**
+   * kill(pid, SIGKILL): process `pid` exits at once, as if it had called exit(); a call
+   * blocked in one of its threads throws ProcessExited there. 0, or -1 with errno (ESRCH: no
+   * such live process). Killing this very process throws ProcessExited here.
+   */
+  kill(pid: number): number {
+    return this.sys(SYS.KILL, BigInt(pid));
+  }
+
+  /**
+   * Takes a copy of fd `fd` of process `from` (SCM_RIGHTS passing, done the way
+   * pidfd_getfd(2) does it): the same open file, one more reference to it, installed at this
+   * process's lowest free fd. Returns the new fd, or -1 with errno (ESRCH, EBADF, EMFILE).
+   */
+  receiveFd(from: Process | number, fd: number): number {
+    return this.sys(SYS.GETFD, BigInt(typeof from === 'number' ? from : from.pid), BigInt(fd));
   }
 
   /** Ends this thread's use of its channel (from an attached thread, when it is done). */

@@ -8,15 +8,15 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PAGE_SIZE, PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
 import * as ch from '../../uapi/channel.js';
-import { EAGAIN, EINVAL } from '../../uapi/errno.js';
+import { EAGAIN, EINVAL, ESRCH } from '../../uapi/errno.js';
 import { ChrdevRegistry } from './chrdev.js';
 import { DebugRegistry } from './debug.js';
 import { Errno } from './errno.js';
 import { EventFd } from './eventfd.js';
-import { fileAs } from './file.js';
+import { fileAs, type KFile } from './file.js';
 import type { MmapRequest } from './mm.js';
 import { Process } from './process.js';
-import { monotonicNs, WaitQueue, type Wait } from './wait.js';
+import { monotonicNs, WaitQueue, type CallResult, type Wait } from './wait.js';
 
 /** Major number of the DRM character devices (DRM_MAJOR). */
 export const DRM_MAJOR = 226;
@@ -54,8 +54,10 @@ export function standaloneHost(regions: RegionDesc[]): DeviceHost {
   return { phys: new PhysicalMemory(regions), sysmem: new PageAllocator(regions[0]), waitq: new WaitQueue() };
 }
 
+/** A blocked call: its slot, the wait, and the file the call holds until it ends (fdget). */
 interface Parked {
   slot: number;
+  file: KFile;
   wait: Wait;
   finish: (rc: number) => number;
 }
@@ -97,6 +99,7 @@ export class Kernel implements DeviceHost {
     this.debugOps.register(ch.DEBUG.KERNEL_PANIC, () => {
       this.panicked = true;
     });
+    this.debugOps.register(ch.DEBUG.PARKED, () => [BigInt(this.parked.length)]);
   }
 
   private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
@@ -119,6 +122,13 @@ export class Kernel implements DeviceHost {
     this.slotProc.set(slot, p);
     p.slots.add(slot);
     this.activeSlots = [...this.slotProc.keys()].sort((a, b) => a - b);
+  }
+
+  /** Ends a slot of a process that is gone: its call in flight, if any, is never answered. */
+  private exitSlot(slot: number): void {
+    Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_EXITED);
+    Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
+    this.freeSlot(slot);
   }
 
   private freeSlot(slot: number): void {
@@ -198,10 +208,7 @@ export class Kernel implements DeviceHost {
       case ch.SYS.IOCTL: {
         // fd is an int and the request an unsigned int: their low 32-bit words, no BigInt.
         const w = this.word(slot, ch.CH_ARGS_BYTE / 4);
-        const r = p.file(this.i32[w]).ioctl(p, this.i32[w + 2] >>> 0, BigInt.asUintN(64, a(2)));
-        if (r.done) return { rc: r.rc };
-        this.parked.push({ slot, wait: r.wait, finish: r.finish });
-        return null;
+        return this.ioctl(slot, p, p.file(this.i32[w]), this.i32[w + 2] >>> 0, BigInt.asUintN(64, a(2)));
       }
       case ch.SYS.OPEN:
         // The channel's open has no path: it opens the one DRM node, ARG0 1 the primary minor.
@@ -238,6 +245,10 @@ export class Kernel implements DeviceHost {
         return { rc: 0, rets: [fileAs(p.file(Number(a(0))), EventFd).take()] };
       case ch.SYS.DUP:
         return { rc: p.installFd(p.file(Number(a(0))).get()) };
+      case ch.SYS.GETFD:
+        return { rc: p.installFd(this.process(a(0)).file(Number(a(1))).get()) };
+      case ch.SYS.KILL:
+        return this.kill(slot, this.process(a(0)));
       case ch.SYS.DEBUG:
         return { rc: 0, rets: this.debugOps.call(Number(a(0)), p, [a(1), a(2), a(3), a(4)]) };
       case ch.SYS.GETPID:
@@ -252,6 +263,32 @@ export class Kernel implements DeviceHost {
       default:
         return { rc: -EINVAL };
     }
+  }
+
+  /**
+   * ioctl on file `f`. The call holds the file (fdget) until it returns, parked or not, so
+   * a close() of its fd from another thread or process only removes the fd: the file's
+   * release runs when its last holder is gone (fdput), after this call. The other syscalls
+   * never park, so nothing can close their file while they run.
+   */
+  private ioctl(slot: number, p: Process, f: KFile, request: number, argp: bigint): SysResult | null {
+    f.get();
+    let r: CallResult | undefined;
+    try {
+      r = f.ioctl(p, request, argp);
+    } finally {
+      if (!r || r.done) f.put();
+    }
+    if (r.done) return { rc: r.rc };
+    this.parked.push({ slot, file: f, wait: r.wait, finish: r.finish });
+    return null;
+  }
+
+  /** The live process `pid`, or -ESRCH. */
+  private process(pid: bigint): Process {
+    const p = pid > 0n && pid <= 0x7fffffffn ? this.procs.get(Number(pid)) : undefined;
+    if (!p) throw new Errno(ESRCH);
+    return p;
   }
 
   /** mmap in the order of x86 sys_mmap: the offset's alignment, the fd, then do_mmap. */
@@ -271,14 +308,38 @@ export class Kernel implements DeviceHost {
     return { rc: 0, rets: [BigInt(p.pid), BigInt(slot)] };
   }
 
+  /** exit(): the calling thread gets its answer; the process's other threads die with it. */
   private processExit(slot: number, p: Process): null {
-    for (const w of this.parked) if (p.slots.has(w.slot)) w.wait.cancel?.();
-    this.parked = this.parked.filter((w) => !p.slots.has(w.slot));
+    this.release(p);
+    this.complete(slot, { rc: 0 });
+    for (const s of [...p.slots]) (s === slot ? this.freeSlot(s) : this.exitSlot(s));
+    return null;
+  }
+
+  /** kill(pid, SIGKILL): every thread of `target` dies, the caller too if it is one of them. */
+  private kill(slot: number, target: Process): SysResult | null {
+    this.release(target);
+    const self = target.slots.has(slot);
+    for (const s of [...target.slots]) this.exitSlot(s);
+    return self ? null : { rc: 0 };
+  }
+
+  /**
+   * Releases what process `p` holds: its blocked calls are dropped (each wait releases what
+   * it holds and its file reference goes), then its fds are closed and its memory unmapped.
+   */
+  private release(p: Process): void {
+    const still: Parked[] = [];
+    for (const w of this.parked) {
+      if (!p.slots.has(w.slot)) still.push(w);
+      else {
+        w.wait.cancel?.();
+        w.file.put();
+      }
+    }
+    this.parked = still;
     p.exit();
     this.procs.delete(p.pid);
-    this.complete(slot, { rc: 0 });
-    for (const s of [...p.slots]) this.freeSlot(s);
-    return null;
   }
 
   /** Answers `n` raw pings on CTL_PING (the benchmark's baseline round trip). */
@@ -310,18 +371,33 @@ export class Kernel implements DeviceHost {
     const now = monotonicNs();
     const still: Parked[] = [];
     for (const w of this.parked) {
-      let rc: number | null = null;
       try {
-        if (woken) rc = w.wait.poll();
-        if (rc === null && w.wait.deadline !== null && now >= w.wait.deadline) rc = w.wait.expire();
+        const rc = this.step(w, woken, now);
         if (rc === null) still.push(w);
-        else this.complete(w.slot, { rc: w.finish(rc) });
+        else {
+          // fdput before the answer: a release this call was holding up runs first.
+          w.file.put();
+          this.complete(w.slot, { rc });
+        }
       } catch (e) {
-        if (e instanceof Errno) this.complete(w.slot, { rc: w.finish(-e.errno) });
-        else this.bug(w.slot, e);
+        this.bug(w.slot, e);
       }
     }
     this.parked = still;
+  }
+
+  /** Re-checks one parked call: its final result (after the copy-back), or null to keep waiting. */
+  private step(w: Parked, woken: boolean, now: bigint): number | null {
+    let rc: number | null;
+    try {
+      rc = woken ? w.wait.poll() : null;
+      if (rc === null && w.wait.deadline !== null && now >= w.wait.deadline) rc = w.wait.expire();
+      if (rc === null) return null;
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+      rc = -e.errno;
+    }
+    return w.finish(rc);
   }
 
   /** Milliseconds the loop may sleep before the next parked deadline (capped). */
@@ -334,9 +410,9 @@ export class Kernel implements DeviceHost {
     return ms;
   }
 
+  /** Device close: every process is released; calls in flight learn it from KERNEL_STOPPED. */
   private shutdown(): void {
-    for (const p of this.procs.values()) p.exit();
-    this.procs.clear();
+    for (const p of [...this.procs.values()]) this.release(p);
     this.stopped = true;
   }
 }

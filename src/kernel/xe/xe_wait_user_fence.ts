@@ -148,6 +148,8 @@ function waitUserFence(c: IoctlCtx): number | Wait {
     },
     deadline: ticks === null ? null : start + ticks * TICK_NS,
     expire: () => finish(steps() ?? timedOut()),
+    // The caller's process is gone: only the queue reference is left to drop.
+    cancel: () => q?.put(),
   };
 }
 
