@@ -5,10 +5,10 @@
  * the O(log n) cost of a bind and an unbind among 1e5 VMAs, counted in key comparisons.
  */
 import t, { type Test as Tap } from 'tap';
-import { compareVa, DRM_GPUVA_SPARSE, DRM_GPUVA_USERBITS } from '../src/kernel/drm/drm_gpuvm.js';
+import { compareVa, DRM_GPUVA_SPARSE, DRM_GPUVA_USERBITS, type GpuvmMapReq } from '../src/kernel/drm/drm_gpuvm.js';
 import { Errno } from '../src/kernel/os/errno.js';
-import { EINVAL } from '../src/uapi/errno.js';
-import { apply, type Bo, hex, map, newVm, opStr, treeStr, vmaStr, type Vm } from './helpers/gpuvm.js';
+import { EEXIST, EINVAL } from '../src/uapi/errno.js';
+import { apply, type Attrs, type Bo, hex, map, newVm, type Op, opStr, treeStr, vmaStr, type Vm } from './helpers/gpuvm.js';
 
 const A: Bo = { name: 'A' };
 const B: Bo = { name: 'B' };
@@ -32,13 +32,28 @@ const errnoOf = (f: () => unknown): number | undefined => {
   return undefined;
 };
 
+/** A map request of `obj@offset` over [start, start + range) with pat_index `pat`. */
+const req = (obj: Bo | null, start: bigint, range: bigint, offset = 0n, flags = 0, pat = 2): GpuvmMapReq<Bo, Attrs> => ({
+  start,
+  range,
+  obj,
+  offset,
+  flags,
+  attrs: { pat_index: pat },
+});
+
+/** Checks an op list in the spec's notation, commits it, and checks the tree after. */
+function expectOps(t: Tap, vm: Vm, ops: Op[], want: string[], after: string[]): void {
+  t.same(ops.map(opStr), want, 'ops');
+  apply(vm, ops);
+  t.same(treeStr(vm), after, 'tree after');
+}
+
 t.test('E1: map into an empty VM', async (t) => {
   const vm = newVm();
-  const ops = vm.smMapOpsCreate({ start: 0x100000n, range: 0x10000n, obj: A, offset: 0n, flags: 0, attrs: { pat_index: 2 } });
-  t.same(ops.map(opStr), ['MAP(0x100000,0x110000,A@0x0)']);
+  const ops = vm.smMapOpsCreate(req(A, 0x100000n, 0x10000n));
   t.equal(vm.size, 0, 'generating changes nothing');
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x100000,0x110000,A@0x0)']);
+  expectOps(t, vm, ops, ['MAP(0x100000,0x110000,A@0x0)'], ['(0x100000,0x110000,A@0x0)']);
   const va = vm.all()[0];
   t.equal(ops[0].op === 'map' && ops[0].va, va, 'the MAP op holds the new VMA');
   t.same([va.flags, va.attrs, va.priv, va.inTree], [0, { pat_index: 2 }, null, true]);
@@ -47,13 +62,11 @@ t.test('E1: map into an empty VM', async (t) => {
 t.test('E2: map in the middle of a VMA splits it, with the next piece at the shifted offset', async (t) => {
   const vm = tree([[A, 0x100000, 0x110000, 0]]);
   const v1 = vm.all()[0];
-  const ops = vm.smMapOpsCreate({ start: 0x104000n, range: 0x4000n, obj: B, offset: 0n, flags: 0, attrs: { pat_index: 3 } });
-  t.same(ops.map(opStr), [
+  const ops = vm.smMapOpsCreate(req(B, 0x104000n, 0x4000n, 0n, 0, 3));
+  expectOps(t, vm, ops, [
     'REMAP((0x100000,0x110000,A@0x0),keep=false,prev=(0x100000,0x104000,A@0x0),next=(0x108000,0x110000,A@0x8000))',
     'MAP(0x104000,0x108000,B@0x0)',
-  ]);
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x100000,0x104000,A@0x0)', '(0x104000,0x108000,B@0x0)', '(0x108000,0x110000,A@0x8000)']);
+  ], ['(0x100000,0x104000,A@0x0)', '(0x104000,0x108000,B@0x0)', '(0x108000,0x110000,A@0x8000)']);
   const [prev, mid, next] = vm.all();
   t.equal(v1.inTree, false, 'the old VMA left the tree');
   t.not(prev, v1, 'pieces are new VMAs');
@@ -67,12 +80,10 @@ t.test('E3: unmap across two VMAs', async (t) => {
     [B, 0x110000, 0x120000, 0],
   ]);
   const ops = vm.smUnmapOpsCreate(0x108000n, 0x10000n);
-  t.same(ops.map(opStr), [
+  expectOps(t, vm, ops, [
     'REMAP((0x100000,0x110000,A@0x0),keep=false,prev=(0x100000,0x108000,A@0x0),next=none)',
     'REMAP((0x110000,0x120000,B@0x0),keep=false,prev=none,next=(0x118000,0x120000,B@0x8000))',
-  ]);
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x100000,0x108000,A@0x0)', '(0x118000,0x120000,B@0x8000)']);
+  ], ['(0x100000,0x108000,A@0x0)', '(0x118000,0x120000,B@0x8000)']);
 });
 
 t.test('E4: map spanning three VMAs and a hole', async (t) => {
@@ -81,26 +92,22 @@ t.test('E4: map spanning three VMAs and a hole', async (t) => {
     [B, 0x3000, 0x5000, 0],
     [C, 0x6000, 0x8000, 0x10000],
   ]);
-  const ops = vm.smMapOpsCreate({ start: 0x1000n, range: 0x6000n, obj: D, offset: 0n, flags: 0, attrs: { pat_index: 2 } });
-  t.same(ops.map(opStr), [
+  const ops = vm.smMapOpsCreate(req(D, 0x1000n, 0x6000n));
+  expectOps(t, vm, ops, [
     'REMAP((0x0,0x2000,A@0x0),keep=false,prev=(0x0,0x1000,A@0x0),next=none)',
     'UNMAP((0x3000,0x5000,B@0x0),keep=false)',
     'REMAP((0x6000,0x8000,C@0x10000),keep=false,prev=none,next=(0x7000,0x8000,C@0x11000))',
     'MAP(0x1000,0x7000,D@0x0)',
-  ]);
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x0,0x1000,A@0x0)', '(0x1000,0x7000,D@0x0)', '(0x7000,0x8000,C@0x11000)']);
+  ], ['(0x0,0x1000,A@0x0)', '(0x1000,0x7000,D@0x0)', '(0x7000,0x8000,C@0x11000)']);
   t.same(vm.linked(B), [], 'B has no VMA left');
 });
 
 t.test('E5: an identical re-map is UNMAP(keep) + MAP of a new VMA', async (t) => {
   const vm = tree([[A, 0x200000, 0x210000, 0]]);
   const old = vm.all()[0];
-  const ops = vm.smMapOpsCreate({ start: 0x200000n, range: 0x10000n, obj: A, offset: 0n, flags: 4 * DRM_GPUVA_USERBITS, attrs: { pat_index: 5 } });
-  t.same(ops.map(opStr), ['UNMAP((0x200000,0x210000,A@0x0),keep=true)', 'MAP(0x200000,0x210000,A@0x0)']);
-  apply(vm, ops);
+  const ops = vm.smMapOpsCreate(req(A, 0x200000n, 0x10000n, 0n, 4 * DRM_GPUVA_USERBITS, 5));
+  expectOps(t, vm, ops, ['UNMAP((0x200000,0x210000,A@0x0),keep=true)', 'MAP(0x200000,0x210000,A@0x0)'], ['(0x200000,0x210000,A@0x0)']);
   const now = vm.all()[0];
-  t.same(treeStr(vm), ['(0x200000,0x210000,A@0x0)']);
   t.not(now, old, 'a new VMA');
   t.same([now.flags, now.attrs], [4 * DRM_GPUVA_USERBITS, { pat_index: 5 }], 'flags and attrs of the request');
   t.same(vm.linked(A), [now]);
@@ -117,19 +124,21 @@ t.test('E6: no merging of adjacent compatible VMAs', async (t) => {
 t.test('E7: unmapping one page of a 2M-page VMA splits it (drm_gpuvm part)', async (t) => {
   const vm = tree([[A, 0x0, 0x400000, 0]]);
   const ops = vm.smUnmapOpsCreate(0x200000n, 0x1000n);
-  t.same(ops.map(opStr), ['REMAP((0x0,0x400000,A@0x0),keep=false,prev=(0x0,0x200000,A@0x0),next=(0x201000,0x400000,A@0x201000))']);
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x0,0x200000,A@0x0)', '(0x201000,0x400000,A@0x201000)']);
+  expectOps(
+    t,
+    vm,
+    ops,
+    ['REMAP((0x0,0x400000,A@0x0),keep=false,prev=(0x0,0x200000,A@0x0),next=(0x201000,0x400000,A@0x201000))'],
+    ['(0x0,0x200000,A@0x0)', '(0x201000,0x400000,A@0x201000)'],
+  );
 });
 
 t.test('E8: a userptr split shifts the CPU address of the next piece', async (t) => {
   const vm = tree([[null, 0x10000000, 0x10010000, 0x7f0000000000]]);
   const ops = vm.smUnmapOpsCreate(0x10004000n, 0x4000n);
-  t.same(ops.map(opStr), [
+  expectOps(t, vm, ops, [
     'REMAP((0x10000000,0x10010000,null@0x7f0000000000),keep=false,prev=(0x10000000,0x10004000,null@0x7f0000000000),next=(0x10008000,0x10010000,null@0x7f0000008000))',
-  ]);
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x10000000,0x10004000,null@0x7f0000000000)', '(0x10008000,0x10010000,null@0x7f0000008000)']);
+  ], ['(0x10000000,0x10004000,null@0x7f0000000000)', '(0x10008000,0x10010000,null@0x7f0000008000)']);
 });
 
 t.test('E9: UNMAP_ALL unmaps the VMAs of one object in link order', async (t) => {
@@ -139,9 +148,8 @@ t.test('E9: UNMAP_ALL unmaps the VMAs of one object in link order', async (t) =>
     [A, 0x0, 0x1000, 0],
   ]);
   const ops = vm.boUnmapOpsCreate(A);
-  t.same(ops.map(opStr), ['UNMAP((0x9000,0xa000,A@0x1000),keep=false)', 'UNMAP((0x0,0x1000,A@0x0),keep=false)'], 'creation order, not address order');
-  apply(vm, ops);
-  t.same(treeStr(vm), ['(0x5000,0x6000,B@0x0)']);
+  // Creation order, not address order.
+  expectOps(t, vm, ops, ['UNMAP((0x9000,0xa000,A@0x1000),keep=false)', 'UNMAP((0x0,0x1000,A@0x0),keep=false)'], ['(0x5000,0x6000,B@0x0)']);
   t.same(vm.boUnmapOpsCreate(A), [], 'an object without VMAs gives no op');
   t.same(vm.boUnmapOpsCreate(C), [], 'an object never mapped gives no op');
 });
@@ -171,7 +179,7 @@ t.test('keep: same object at a contiguous offset, for every overlap shape; never
     [A, 0x6000, 0x9000, 0x30000],
     [null, 0x9000, 0xa000, 0],
   ]);
-  const ops = vm.smMapOpsCreate({ start: 0x2000n, range: 0x8000n, obj: A, offset: 0x12000n, flags: 0, attrs: { pat_index: 2 } });
+  const ops = vm.smMapOpsCreate(req(A, 0x2000n, 0x8000n, 0x12000n));
   t.same(ops.map(opStr), [
     'REMAP((0x0,0x4000,A@0x10000),keep=true,prev=(0x0,0x2000,A@0x10000),next=none)',
     'UNMAP((0x4000,0x6000,A@0x14000),keep=true)',
@@ -179,9 +187,9 @@ t.test('keep: same object at a contiguous offset, for every overlap shape; never
     'UNMAP((0x9000,0xa000,null@0x0),keep=false)',
     'MAP(0x2000,0xa000,A@0x12000)',
   ]);
-  const tail = vm.smMapOpsCreate({ start: 0x5000n, range: 0x1000n, obj: A, offset: 0x15000n, flags: 0, attrs: { pat_index: 2 } });
+  const tail = vm.smMapOpsCreate(req(A, 0x5000n, 0x1000n, 0x15000n));
   t.same(tail.map(opStr)[0], 'REMAP((0x4000,0x6000,A@0x14000),keep=true,prev=(0x4000,0x5000,A@0x14000),next=none)');
-  const other = vm.smMapOpsCreate({ start: 0x0n, range: 0x4000n, obj: B, offset: 0x10000n, flags: 0, attrs: { pat_index: 2 } });
+  const other = vm.smMapOpsCreate(req(B, 0x0n, 0x4000n, 0x10000n));
   t.same(other.map(opStr)[0], 'UNMAP((0x0,0x4000,A@0x10000),keep=false)', 'another object is never kept');
 });
 
@@ -215,7 +223,7 @@ t.test('range validity: u64 wrap-around, VA-space bounds, the kernel-reserved no
   t.ok(full.rangeValid((1n << 64n) - 0x1000n, 0xfffn), 'the largest sum that does not');
 
   const wrap = (1n << 64n) - 0x1000n;
-  t.equal(errnoOf(() => vm.smMapOpsCreate({ start: wrap, range: 0x2000n, obj: A, offset: 0n, flags: 0, attrs: { pat_index: 2 } })), EINVAL);
+  t.equal(errnoOf(() => vm.smMapOpsCreate(req(A, wrap, 0x2000n))), EINVAL);
   t.equal(errnoOf(() => vm.smUnmapOpsCreate(wrap, 0x2000n)), EINVAL);
   t.equal(errnoOf(() => vm.smUnmapOpsCreate(0x11000n, 0x1000n)), EINVAL, 'the reserved node cannot be unmapped');
   t.equal(errnoOf(() => vm.smUnmapOpsCreate(0x2000n, 0n)), EINVAL, 'a zero range');
@@ -286,7 +294,7 @@ t.test('unwind of a half-committed list (E4) restores the same VMA objects and l
   const snapshot = fields();
   const links = vm.linked(A);
   const bind0 = map(vm, D, 0x8000n, 0x1000n);
-  const ops = vm.smMapOpsCreate({ start: 0x1000n, range: 0x6000n, obj: A, offset: 0n, flags: 0, attrs: { pat_index: 2 } });
+  const ops = vm.smMapOpsCreate(req(A, 0x1000n, 0x6000n));
   vm.commit(ops[0]);
   vm.commit(ops[1]);
   t.same(treeStr(vm), ['(0x0,0x1000,A@0x0)', '(0x6000,0x8000,C@0x10000)', '(0x8000,0x9000,D@0x0)', '(0x9000,0xa000,A@0x4000)']);
@@ -295,22 +303,16 @@ t.test('unwind of a half-committed list (E4) restores the same VMA objects and l
   before.forEach((v, i) => t.equal(vm.all()[i], v, `VMA ${i} is the same object`));
   t.same(vm.linked(A), links, 'A links the same VMAs in the same order');
   t.same(vm.linked(D), [], 'the unwound MAP left no link');
-  t.same(ops.map((op) => ('committed' in op ? op.committed : op.op === 'map' ? op.va : null)), [false, false, false, null]);
+  t.same(ops.map((op) => ('committed' in op ? op.committed : op.op === 'map' ? op.va : null)), [false, false, false, null], 'the ops are uncommitted');
   apply(vm, ops);
   t.same(treeStr(vm), ['(0x0,0x1000,A@0x0)', '(0x1000,0x7000,A@0x0)', '(0x7000,0x8000,C@0x11000)', '(0x9000,0xa000,A@0x4000)'], 'the list can be committed after an unwind');
 });
 
 t.test('insert checks: a stale op over another VMA is -EEXIST and changes nothing', async (t) => {
   const vm = newVm();
-  const ops = vm.smMapOpsCreate({ start: 0x0n, range: 0x2000n, obj: A, offset: 0n, flags: 0, attrs: { pat_index: 2 } });
+  const ops = vm.smMapOpsCreate(req(A, 0x0n, 0x2000n));
   map(vm, B, 0x1000n, 0x1000n);
-  let err: unknown;
-  try {
-    vm.commit(ops[0]);
-  } catch (e) {
-    err = e;
-  }
-  t.equal((err as Errno).errno, 17);
+  t.equal(errnoOf(() => vm.commit(ops[0])), EEXIST);
   t.same(treeStr(vm), ['(0x1000,0x2000,B@0x0)']);
   t.same(vm.linked(A), []);
 });
