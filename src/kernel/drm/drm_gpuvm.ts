@@ -211,10 +211,10 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
     this.mmRange = cfg.range;
     this.kStart = cfg.reserveStart ?? 0n;
     this.kRange = cfg.reserveRange ?? 0n;
-    if (!isU64(this.mmStart) || !isU64(this.mmRange) || this.mmStart + this.mmRange > U64_MAX + 1n) {
-      throw new Error('drm_gpuvm: VA space past 2^64');
+    // drm_gpuvm_init warns about these; here a bad geometry is a bug in the caller.
+    if (!fitsU64(this.mmStart, this.mmRange) || (this.kRange !== 0n && !fitsU64(this.kStart, this.kRange))) {
+      throw new Error('drm_gpuvm: a range past 2^64');
     }
-    if (this.kRange !== 0n && !isU64(this.kStart + this.kRange)) throw new Error('drm_gpuvm: reserved node past 2^64');
     this.tree = new OrderedMap<bigint, DrmGpuva<O, A, P>>([], cfg.compare ?? compareVa);
   }
 
@@ -228,7 +228,7 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
    * lies inside the VA space and it does not intersect the kernel-reserved node.
    */
   rangeValid(addr: bigint, range: bigint): boolean {
-    if (!isU64(addr) || !isU64(range) || !isU64(addr + range)) return false;
+    if (!fitsU64(addr, range)) return false;
     const end = addr + range;
     if (addr < this.mmStart || end > this.mmStart + this.mmRange) return false;
     return !(this.kRange !== 0n && addr < this.kStart + this.kRange && this.kStart < end);
@@ -419,6 +419,7 @@ function piece<O>(va: GpuvaMap<O>, start: bigint, end: bigint): GpuvaMap<O> {
   return { start, range: end - start, obj: va.obj, offset: (va.offset + (start - va.start)) & U64_MAX };
 }
 
-function isU64(v: bigint): boolean {
-  return v >= 0n && v <= U64_MAX;
+/** addr, range and their sum are all u64 (check_add_overflow finds no wrap). */
+function fitsU64(addr: bigint, range: bigint): boolean {
+  return addr >= 0n && range >= 0n && addr + range <= U64_MAX;
 }
