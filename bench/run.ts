@@ -5,7 +5,12 @@
  * GET_CAP everything an ioctl does (dispatch, copy in/out through the page table, the
  * handler). Baseline and calls are measured in interleaved rounds and each ratio is the
  * median of the per-round ratios, so machine noise hits both sides of a ratio alike.
+ *
+ * Last, the GPU VA manager alone (no ioctl): a bind + unbind of one 4K VMA in the middle of N
+ * VMAs (ops generation, commit, finish), for N = 1e3 ... 1e6, as ratios to N = 1e3; O(log n)
+ * work keeps the ratios near log(N) / log(1e3).
  */
+import { DrmGpuvm } from '../src/kernel/drm/drm_gpuvm.js';
 import { createDevice, IOCTL, pack } from '../src/index.js';
 import { __ioctl } from '../src/userspace/igt.js';
 import { C } from '../src/uapi/uapi.js';
@@ -94,3 +99,32 @@ console.log(`  DRM_IOCTL_GET_CAP round trip          ${us(median(s.getcap))}   $
 console.log(`  SYNCOBJ create + destroy pair         ${us(syncNs)}   ${Math.round(1e9 / syncNs)} pairs/s`);
 console.log(`  DEVICE_QUERY ENGINES (${size} bytes)      ${us(queryNs)}   ${Math.round(1e9 / queryNs)} queries/s`);
 console.log(`  raw ping-pong, Atomics.wait only      ${us(sleepNs)} (context: a transport without spinning)`);
+
+/** ns per bind + unbind of a 4K VMA into a hole in the middle of `n` 4K VMAs, median of ROUNDS rounds. */
+function gpuvmBindUnbind(n: number, pairs: number): number {
+  const obj = {};
+  const vm = new DrmGpuvm<object>({ start: 0n, range: 1n << 48n });
+  const mapOps = (start: bigint): ReturnType<typeof vm.smMapOpsCreate> =>
+    vm.smMapOpsCreate({ start, range: 0x1000n, obj, offset: 0n, flags: 0, attrs: undefined });
+  const apply = (ops: ReturnType<typeof vm.smMapOpsCreate>): void => {
+    for (const op of ops) vm.commit(op);
+    vm.finish(ops);
+  };
+  for (let i = 0n; i < BigInt(n); i++) apply(mapOps(i * 0x2000n));
+  const hole = BigInt(n >> 1) * 0x2000n + 0x1000n;
+  const body = (k: number): void => {
+    for (let i = 0; i < k; i++) {
+      apply(mapOps(hole));
+      apply(vm.smUnmapOpsCreate(hole, 0x1000n));
+    }
+  };
+  body(pairs);
+  const samples: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) samples.push(perOp(pairs, body));
+  return median(samples);
+}
+
+const sizes = [1e3, 1e4, 1e5, 1e6];
+const gpuvmNs = sizes.map((n) => gpuvmBindUnbind(n, 5000));
+console.log('  drm_gpuvm bind + unbind of one 4K VMA among N VMAs (ops, commit, finish):');
+sizes.forEach((n, i) => console.log(`    N = ${n.toExponential(0).replace('+', '')}  ${us(gpuvmNs[i])}   ${(gpuvmNs[i] / gpuvmNs[0]).toFixed(2)}x N = 1e3`));
