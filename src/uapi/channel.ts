@@ -118,6 +118,8 @@ export const SYS = {
   PINGPONG: 17,
   /** getpid() -> RESULT pid: the cheapest real system call (the bench's transport figure). */
   GETPID: 18,
+  /** setrlimit(resource, cur, max): RLIMIT_NOFILE (7) only */
+  SETRLIMIT: 19,
 } as const;
 
 /** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */
@@ -143,11 +145,28 @@ export const DEBUG = {
   KERNEL_BUG: 7,
   /** After answering, the kernel thread dies (tests that no caller hangs on a dead kernel). */
   KERNEL_PANIC: 8,
+  /**
+   * The client name of DRM fd ARG1 (SET_CLIENT_NAME; fdinfo drm-client-name): copied to user
+   * address ARG2, at most ARG3 bytes, no NUL. RET0 = its length, 0 when the file has none.
+   */
+  CLIENT_NAME: 9,
+} as const;
+
+/** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */
+export const PROT = {
+  READ: 1,
+  WRITE: 2,
+} as const;
+
+/** Resource limits of SYS.SETRLIMIT (asm-generic/resource.h numbers). */
+export const RLIMIT = {
+  NOFILE: 7,
 } as const;
 
 /** Capabilities a process may hold (Linux capability numbers). */
 export const CAP = {
   SYS_ADMIN: 21,
   SYS_NICE: 23,
+  SYS_RESOURCE: 24,
   PERFMON: 38,
 } as const;
