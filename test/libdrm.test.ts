@@ -40,7 +40,7 @@ t.test('drmGetVersion and drmGetCap', async (t) => {
   const fd = p.open();
   t.same(libdrm.drmGetVersion(p, fd), {
     version_major: 1, version_minor: 1, version_patchlevel: 0,
-    name_len: 2, name: 'xe', date_len: 1, date: '0', desc_len: 17, desc: 'Intel Xe Graphics',
+    name_len: 2, name: 'xe', date_len: 1, date: '0', desc_len: 18, desc: 'Intel Xe2 Graphics',
   });
   t.equal(libdrm.drmGetVersion(p, 42), null);
   t.equal(p.errno, errno.EBADF);

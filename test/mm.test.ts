@@ -61,7 +61,7 @@ t.test('the pieces of a split object mapping share one hold', async (t) => {
   const { mm, sysmem } = newMm();
   const used = sysmem.usedPages;
   const obj = backing();
-  const a = mm.mmapObject(obj, 1, 3 * PAGE_SIZE);
+  const a = mm.mmapObject(obj, 1, 3 * PAGE_SIZE, true);
   t.same([0, 1, 2].map((k) => mm.find(a)!.page(k)), [101, 102, 103].map((n) => n * PAGE_SIZE), 'from object page 1');
   mm.split(a + P);
   mm.split(a + 2n * P);

@@ -230,7 +230,8 @@ t.test('MAP_FIXED of a BO over part of a mapping; a split dma-buf mapping holds 
   const a = markedAnon(p, 4, 1);
   t.equal(p.mmap(2 * PAGE, fd, offset, { fixed: a + P }), a + P);
   t.same(marks(p, a, 4), [1, 0xb0, 0xb1, 4], 'BO pages 0-1 in the middle of the anonymous mapping');
-  const dmabuf = ioctlOk(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle }).fd as number;
+  // DRM_RDWR: a shared writable mapping of the dma-buf needs a file opened for writing.
+  const dmabuf = ioctlOk(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle, flags: C('DRM_RDWR') }).fd as number;
   const d = p.mmap(3 * PAGE, dmabuf, 0n);
   t.equal(p.munmap(d + P, PAGE), 0);
   t.same(marks(p, d, 3), [0xb0, 'fault', 0xb2], 'the dma-buf mapping in two pieces');

@@ -78,7 +78,8 @@ t.test('random mmap / MAP_FIXED / munmap sequences match a page-array model', as
   const fd = p.open();
   const args = { size: BO_PAGES * PAGE, placement: 1 << 0, cpu_caching: C('DRM_XE_GEM_CPU_CACHING_WB') };
   const handle = ioctlOk(p, fd, 'DRM_IOCTL_XE_GEM_CREATE', args).handle as number;
-  const dmabuf = ioctlOk(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle }).fd as number;
+  // DRM_RDWR: a shared writable mapping of the dma-buf needs a file opened for writing.
+  const dmabuf = ioctlOk(p, fd, 'DRM_IOCTL_PRIME_HANDLE_TO_FD', { handle, flags: C('DRM_RDWR') }).fd as number;
   const base = p.mmapAnon(R * PAGE);
   const at = (page: number): bigint => base + BigInt(page) * P;
   const sysPages = (): number => Number(p.debug(DEBUG.MEM_USAGE)[0]);

@@ -602,8 +602,9 @@ t.test('cases 26-28: TRANSFER', async (t) => {
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999, dst_point: 1n })), ENOENT, 'case 28: no dst');
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999 })), ENOENT);
   t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2 })), ENOENT, 'no src');
-  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, flags: WAIT_ALL })), EINVAL, 'flags before the src lookup (newest drm_syncobj_find_fence)');
-  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, dst_point: 1n, flags: WAIT_ALL })), EINVAL, 'also to a timeline point');
+  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, flags: WAIT_ALL })), ENOENT, 'src lookup before the flags (newest drm_syncobj_find_fence)');
+  t.equal(err(transfer(fd, { src_handle: 999, dst_handle: d2, dst_point: 1n, flags: WAIT_ALL })), ENOENT, 'also to a timeline point');
+  t.equal(state(fd, d2), EINVAL, 'd2 unchanged');
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: 999, flags: WAIT_ALL })), ENOENT, 'dst before flags');
   t.equal(err(transfer(fd, { src_handle: s, dst_handle: d2, pad: 1 })), EINVAL, 'case 28: pad');
   t.equal(err(transfer(fd, { src_handle: 999, dst_handle: 999, pad: 1 })), EINVAL, 'pad first');

@@ -131,6 +131,12 @@ export interface Profile {
    * (xe_wa_oob.rules, SUBPLATFORM). Every user VM then gets SCRATCH_PAGE. Absent means no.
    */
   wa22014953428?: boolean;
+  /**
+   * The device has a display (DRIVER_MODESET | DRIVER_ATOMIC set). xe-emu emulates no display
+   * engine, so every profile is headless, as upstream with xe.probe_display=0: DRM core then
+   * answers SET_CLIENT_CAP and the KMS ioctls with EOPNOTSUPP.
+   */
+  display: boolean;
   /** Coherency class of each PAT index; its length is n_entries. */
   pat: number[];
   /** PAT index for write-back (xe->pat.idx[XE_CACHE_WB]). */
@@ -230,6 +236,7 @@ const lnl: Profile = {
   hasAsid: true,
   hasCpuAddrMirror: true,
   hasPxp: true,
+  display: false,
   pat: xe2Pat(32),
   patWb: 2,
   patUc: 3,
@@ -287,6 +294,7 @@ const bmg: Profile = {
   hasAsid: true,
   hasCpuAddrMirror: true,
   hasPxp: false,
+  display: false,
   pat: xe2Pat(28),
   patWb: 2,
   patUc: 3,
@@ -346,6 +354,7 @@ const dg2: Profile = {
   hasAsid: false,
   hasCpuAddrMirror: false,
   hasPxp: false,
+  display: false,
   // 0x56A0 is in INTEL_DG2_G10_IDS (pciids.h).
   wa22014953428: true,
   pat: XELP_PAT,
@@ -404,6 +413,7 @@ const tgl: Profile = {
   hasAsid: false,
   hasCpuAddrMirror: false,
   hasPxp: false,
+  display: false,
   pat: XELP_PAT,
   patWb: 0,
   patUc: 3,

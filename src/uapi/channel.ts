@@ -139,6 +139,8 @@ export const SYS = {
    * new reference to the same file) at the caller's lowest free fd. ESRCH, EBADF, EMFILE
    */
   GETFD: 20,
+  /** setrlimit(resource, cur, max): RLIMIT_NOFILE (7) only */
+  SETRLIMIT: 21,
 } as const;
 
 /** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */
@@ -166,11 +168,28 @@ export const DEBUG = {
   KERNEL_PANIC: 8,
   /** Calls parked in the kernel (blocked): RET0 count. Lets tests act while a call blocks. */
   PARKED: 9,
+  /**
+   * The client name of DRM fd ARG1 (SET_CLIENT_NAME; fdinfo drm-client-name): copied to user
+   * address ARG2, at most ARG3 bytes, no NUL. RET0 = its length, 0 when the file has none.
+   */
+  CLIENT_NAME: 10,
+} as const;
+
+/** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */
+export const PROT = {
+  READ: 1,
+  WRITE: 2,
+} as const;
+
+/** Resource limits of SYS.SETRLIMIT (asm-generic/resource.h numbers). */
+export const RLIMIT = {
+  NOFILE: 7,
 } as const;
 
 /** Capabilities a process may hold (Linux capability numbers). */
 export const CAP = {
   SYS_ADMIN: 21,
   SYS_NICE: 23,
+  SYS_RESOURCE: 24,
   PERFMON: 38,
 } as const;

@@ -82,6 +82,8 @@ export const STRUCTS = [
     u32('count_handles'),
     u32('flags', { flags: 'DRM_SYNCOBJ_QUERY_FLAGS' }),
   ]),
+  struct('drm_set_client_name', [u64('name_len'), u64('name', { hex: true })]),
+  struct('drm_gem_change_handle', [u32('handle'), u32('new_handle')]),
 
   // ---- xe_drm.h: extensions and helper structs
   struct('drm_xe_user_extension', [u64('next_extension', { hex: true }), u32('name'), u32('pad')]),
@@ -429,6 +431,7 @@ export const CONSTANTS = [
   }),
   // drm_prime_handle.flags: O_RDWR / O_CLOEXEC (x86-64 values).
   consts('DRM_PRIME_FLAGS', 'flags', 'DRM_', { DRM_RDWR: 0x2, DRM_CLOEXEC: 0x80000 }),
+  consts('DRM_CLIENT_NAME', 'value', 'DRM_CLIENT_NAME_', { DRM_CLIENT_NAME_MAX_LEN: 64 }),
   consts('DRM_SYNCOBJ_CREATE', 'flags', 'DRM_SYNCOBJ_CREATE_', { DRM_SYNCOBJ_CREATE_SIGNALED: 1 << 0 }),
   consts('DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS', 'flags', 'DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_', {
     DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE: 1 << 0,
@@ -797,6 +800,8 @@ export const IOCTLS = [
   coreIoctl('DRM_IOCTL_SYNCOBJ_TRANSFER', 0xcc, 'RW', 'drm_syncobj_transfer'),
   coreIoctl('DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL', 0xcd, 'RW', 'drm_syncobj_timeline_array'),
   coreIoctl('DRM_IOCTL_SYNCOBJ_EVENTFD', 0xcf, 'RW', 'drm_syncobj_eventfd'),
+  coreIoctl('DRM_IOCTL_SET_CLIENT_NAME', 0xd1, 'RW', 'drm_set_client_name'),
+  coreIoctl('DRM_IOCTL_GEM_CHANGE_HANDLE', 0xd2, 'RW', 'drm_gem_change_handle'),
 
   // ---- xe_drm.h
   xeIoctl('DRM_IOCTL_XE_DEVICE_QUERY', 'DRM_XE_DEVICE_QUERY', 'RW', 'drm_xe_device_query'),

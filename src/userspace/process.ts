@@ -5,7 +5,7 @@
  */
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
-import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
+import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
@@ -102,16 +102,18 @@ export class Process {
 
   /**
    * Maps `length` bytes of fd at `offset` (a BO's fake offset, or an offset into a dma-buf),
-   * placed as `at` says; returns the address, or -1n with errno.
+   * placed as `at` says, read/write (`prot: 'rw'`, the default) or read-only (`'r'`); returns
+   * the address, or -1n with errno.
    */
-  mmap(length: number | bigint, fd: number, offset: bigint, at: MmapAt = {}): bigint {
+  mmap(length: number | bigint, fd: number, offset: bigint, at: MmapAt & { prot?: 'r' | 'rw' } = {}): bigint {
     assertBigint('mmap offset', offset);
-    return this.sys64(SYS.MMAP, BigInt(length), 3n, BigInt(fd), offset, ...placeArgs(at));
+    const prot = at.prot === 'r' ? PROT.READ : PROT.READ | PROT.WRITE;
+    return this.sys64(SYS.MMAP, BigInt(length), BigInt(prot), BigInt(fd), offset, ...placeArgs(at));
   }
 
   /** Anonymous zeroed memory (mmap MAP_ANONYMOUS), placed as `at` says; address, or -1n with errno. */
   mmapAnon(length: number | bigint, at: MmapAt = {}): bigint {
-    return this.sys64(SYS.MMAP, BigInt(length), 3n, -1n, 0n, ...placeArgs(at));
+    return this.sys64(SYS.MMAP, BigInt(length), BigInt(PROT.READ | PROT.WRITE), -1n, 0n, ...placeArgs(at));
   }
 
   /** Unmaps exactly the pages of [addr, addr + length), splitting mappings; holes are fine. */
@@ -133,6 +135,14 @@ export class Process {
   /** dup(fd). */
   dup(fd: number): number {
     return this.sys(SYS.DUP, BigInt(fd));
+  }
+
+  /**
+   * setrlimit(RLIMIT_`resource`, { cur, max }) (max defaults to cur, as `ulimit -n` sets
+   * both): 0, or -1 with errno. RLIMIT_NOFILE bounds every new fd (default 1024 / 4096).
+   */
+  setrlimit(resource: keyof typeof RLIMIT, cur: number, max = cur): number {
+    return this.sys(SYS.SETRLIMIT, BigInt(RLIMIT[resource]), BigInt(cur), BigInt(max));
   }
 
   /** A handle for another worker thread to issue calls in this process (see attachThread). */

@@ -1,6 +1,7 @@
 /**
  * DRM core ioctls that are not about a particular object: VERSION, GET_CAP and
- * SET_CLIENT_CAP (drm_ioctl.c), as the xe driver without display answers them. VERSION
+ * SET_CLIENT_CAP (drm_ioctl.c), as the xe driver without display answers them (every
+ * profile is headless, see Profile.display). VERSION
  * reports the identity of the device's driver (drm_driver name / desc / date).
  */
 import { EINVAL, EOPNOTSUPP } from '../../uapi/errno.js';
@@ -8,9 +9,10 @@ import { C } from '../../uapi/uapi.js';
 import type { DrmDevice } from './drm_device.js';
 import type { IoctlCtx as DrmIoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 
-/** What the core ioctls see of a file: its device. */
+/** What the core ioctls see of a file: its device and client name. */
 interface CoreFile extends IoctlFile {
   readonly dev: DrmDevice;
+  clientName: string | null;
 }
 
 type IoctlCtx = DrmIoctlCtx<CoreFile>;
@@ -53,16 +55,35 @@ function getCap(c: IoctlCtx): number {
   return 0;
 }
 
-/** Client caps that need modesetting are refused; the two plain ones take 0 or 1. */
+/**
+ * drm_setclientcap: a device without DRIVER_MODESET answers every cap with -EOPNOTSUPP before
+ * looking at it. The caps of a device with display are KMS state xe-emu does not emulate.
+ */
 function setClientCap(c: IoctlCtx): number {
-  const cap = c.args.capability as bigint;
-  const value = c.args.value as bigint;
-  if (cap === BigInt(C('DRM_CLIENT_CAP_STEREO_3D')) || cap === BigInt(C('DRM_CLIENT_CAP_UNIVERSAL_PLANES'))) {
-    return value > 1n ? -EINVAL : 0;
+  return c.dev.modeset ? -EINVAL : -EOPNOTSUPP;
+}
+
+/** isascii && isgraph: '!' to '~' (drm_validate_value_string). */
+function isGraph(b: number): boolean {
+  return b > 0x20 && b < 0x7f;
+}
+
+/**
+ * drm_set_client_name: name_len > DRM_CLIENT_NAME_MAX_LEN -> -EINVAL; 0 clears the name (the
+ * pointer is not read); else the bytes are copied (-EFAULT), and a NUL, a space or a
+ * non-printable byte among them is -EINVAL. The name is the file's (fdinfo drm-client-name).
+ */
+function setClientName(c: IoctlCtx): number {
+  const len = c.args.name_len as bigint;
+  if (len > BigInt(C('DRM_CLIENT_NAME_MAX_LEN'))) return -EINVAL;
+  if (len === 0n) {
+    c.file.clientName = null;
+    return 0;
   }
-  return cap === BigInt(C('DRM_CLIENT_CAP_ATOMIC')) || cap === BigInt(C('DRM_CLIENT_CAP_WRITEBACK_CONNECTORS'))
-    ? -EOPNOTSUPP
-    : -EINVAL;
+  const bytes = c.um.copyFromUser(c.args.name as bigint, Number(len));
+  if (!bytes.every(isGraph)) return -EINVAL;
+  c.file.clientName = new TextDecoder().decode(bytes);
+  return 0;
 }
 
 /** DRM core ioctls served here. */
@@ -70,4 +91,5 @@ export const DRM_CORE_IOCTLS: IoctlDef<CoreFile>[] = [
   { name: 'DRM_IOCTL_VERSION', handler: version },
   { name: 'DRM_IOCTL_GET_CAP', handler: getCap },
   { name: 'DRM_IOCTL_SET_CLIENT_CAP', handler: setClientCap, renderAllow: false },
+  { name: 'DRM_IOCTL_SET_CLIENT_NAME', handler: setClientName },
 ];

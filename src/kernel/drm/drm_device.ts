@@ -31,6 +31,11 @@ export interface DrmDevice {
   readonly fences: FenceDomain;
   /** The fake mmap offset space (drm_device.vma_offset_manager). */
   readonly vma: VmaOffsetManager<GemObject>;
+  /**
+   * drm_core_check_feature(dev, DRIVER_MODESET): the device has a display. KMS itself is not
+   * emulated, so with it the KMS ioctls stay unserved (-EINVAL).
+   */
+  readonly modeset: boolean;
   /** CLOCK_MONOTONIC in ns. */
   now(): bigint;
 }

@@ -34,4 +34,10 @@ export function drmDevRegister(kernel: Kernel, dev: DrmDevice, driver: DrmDriver
     debugFenceAttach(dev.fences, fileAs(p.file(Number(fd)), DrmFile, EBADF).syncobjs, Number(handle), point),
   );
   kernel.debugOps.register(DEBUG.FENCE_SIGNAL, (_p, [id, errno]) => debugFenceSignal(dev.fences, id, errno));
+  kernel.debugOps.register(DEBUG.CLIENT_NAME, (p, [fd, addr, len]) => {
+    const name = new TextEncoder().encode(fileAs(p.file(Number(fd)), DrmFile, EBADF).clientName ?? '');
+    const n = Math.min(name.length, Number(len));
+    if (n) p.um.copyToUser(addr, name, n);
+    return [BigInt(name.length)];
+  });
 }

@@ -9,7 +9,7 @@ import { IdTable } from '../os/idr.js';
 import type { Mm } from '../os/mm.js';
 import type { CallResult } from '../os/wait.js';
 import type { DrmDevice } from './drm_device.js';
-import { gemMmap, type GemObject } from './drm_gem.js';
+import { GemHandles, gemMmap } from './drm_gem.js';
 import { drmIoctl, type DrmNode } from './drm_ioctl.js';
 import type { Syncobj } from './drm_syncobj.js';
 
@@ -17,9 +17,11 @@ import type { Syncobj } from './drm_syncobj.js';
 export class DrmFile extends KFile {
   readonly kind = 'drm';
   /** GEM handles (drm_file.object_idr). */
-  readonly objects = new IdTable<GemObject>();
+  readonly objects = new GemHandles();
   /** Syncobj handles (drm_file.syncobj_idr). */
   readonly syncobjs = new IdTable<Syncobj>();
+  /** Set by SET_CLIENT_NAME (drm_file.client_name); null when unset. */
+  clientName: string | null = null;
 
   constructor(
     readonly dev: DrmDevice,
@@ -34,8 +36,8 @@ export class DrmFile extends KFile {
   }
 
   /** drm_gem_mmap: a GEM object by its fake offset. */
-  override mmap(mm: Mm, offset: bigint, length: number): bigint {
-    return gemMmap(this, mm, offset, length);
+  override mmap(mm: Mm, offset: bigint, length: number, writable: boolean): bigint {
+    return gemMmap(this, mm, offset, length, writable);
   }
 
   protected release(): void {

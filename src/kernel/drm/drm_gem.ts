@@ -10,7 +10,7 @@ import { PAGE_SIZE } from '../../hw/memory.js';
 import { EACCES, EINVAL } from '../../uapi/errno.js';
 import { Errno } from '../os/errno.js';
 import type { KFile } from '../os/file.js';
-import type { IdTable } from '../os/idr.js';
+import { IdTable } from '../os/idr.js';
 import type { MappingBacking, Mm } from '../os/mm.js';
 import type { IoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 import type { VmaOffsetManager } from './drm_vma_manager.js';
@@ -21,8 +21,13 @@ export abstract class GemObject {
   readonly size: number;
   /** Fake mmap offset (drm_vma_node_offset_addr), stable for the object's life. */
   readonly mmapOffset: bigint;
-  /** The exported dma-buf file while one is alive (obj->dma_buf, a DmaBuf); at most one per object. */
+  /**
+   * The exported dma-buf (obj->dma_buf, a DmaBuf), holding a reference on it while the object
+   * has a handle in any file: re-exports return it, whatever their flags.
+   */
   dmabuf: KFile | null = null;
+  /** GEM handles on the object in all files (obj->handle_count). */
+  private handleCount = 0;
   private refs = 1;
 
   /**
@@ -59,6 +64,22 @@ export abstract class GemObject {
     return this;
   }
 
+  /** A handle was created (drm_gem_handle_create_tail). */
+  handleCreated(): void {
+    this.handleCount++;
+  }
+
+  /**
+   * A handle went away (drm_gem_object_handle_put_unlocked): the last one drops the
+   * object's hold on its dma-buf (drm_gem_object_exported_dma_buf_free).
+   */
+  handleDeleted(): void {
+    if (--this.handleCount > 0 || !this.dmabuf) return;
+    const buf = this.dmabuf;
+    this.dmabuf = null;
+    buf.put();
+  }
+
   /** drm_gem_object_put: the last reference removes the fake offset and frees the object. */
   put(): void {
     if (this.refs <= 0) throw new Error('GemObject.put() on a freed object');
@@ -68,9 +89,35 @@ export abstract class GemObject {
   }
 }
 
+/**
+ * A file's GEM handles (drm_file.object_idr): keeps each object's handle count, so that the
+ * last handle releases the object's dma-buf. Removing a handle does not drop the reference it
+ * held; the caller puts it.
+ */
+export class GemHandles extends IdTable<GemObject> {
+  override alloc(obj: GemObject): number {
+    const id = super.alloc(obj);
+    if (id >= 0) obj.handleCreated();
+    return id;
+  }
+
+  override remove(id: number): GemObject | undefined {
+    const obj = super.remove(id);
+    obj?.handleDeleted();
+    return obj;
+  }
+
+  override drain(release: (obj: GemObject) => void): void {
+    super.drain((obj) => {
+      obj.handleDeleted();
+      release(obj);
+    });
+  }
+}
+
 /** The part of a DRM file that GEM works on: its handle table (drm_file.object_idr). */
 export interface GemFile extends IoctlFile {
-  readonly objects: IdTable<GemObject>;
+  readonly objects: GemHandles;
 }
 
 /** The part of a DRM device that GEM works on: its offset space (drm_device.vma_offset_manager). */
@@ -94,18 +141,24 @@ function pagesOf(length: number): number {
  * (drm_vma_offset_exact_lookup, else -EINVAL); the file must hold a handle to it
  * (drm_vma_node_is_allowed, else -EACCES). The mapping holds a reference until munmap or exit.
  */
-export function gemMmap(file: GemFile & { readonly dev: GemDevice }, mm: Mm, offset: bigint, length: number): bigint {
+export function gemMmap(
+  file: GemFile & { readonly dev: GemDevice },
+  mm: Mm,
+  offset: bigint,
+  length: number,
+  writable: boolean,
+): bigint {
   const obj = file.dev.vma.lookup(offset);
   if (!obj || length <= 0 || pagesOf(length) > obj.pageCount) throw new Errno(EINVAL);
   if (gemHandleOf(file, obj) === undefined) throw new Errno(EACCES);
-  return gemMapPages(obj, mm, 0, length);
+  return gemMapPages(obj, mm, 0, length, writable);
 }
 
 /** Maps `length` bytes of `obj` from page `pgoff` into `mm`; the mapping holds a reference. */
-export function gemMapPages(obj: GemObject, mm: Mm, pgoff: number, length: number): bigint {
+export function gemMapPages(obj: GemObject, mm: Mm, pgoff: number, length: number, writable: boolean): bigint {
   const backing = mappingOf(obj);
   try {
-    return mm.mmapObject(backing, pgoff, length);
+    return mm.mmapObject(backing, pgoff, length, writable);
   } catch (e) {
     backing.release();
     throw e;
@@ -135,4 +188,9 @@ function gemClose(c: IoctlCtx<GemFile>): number {
 }
 
 /** GEM core ioctls. */
-export const DRM_GEM_IOCTLS: IoctlDef<GemFile>[] = [{ name: 'DRM_IOCTL_GEM_CLOSE', handler: gemClose }];
+export const DRM_GEM_IOCTLS: IoctlDef<GemFile>[] = [
+  { name: 'DRM_IOCTL_GEM_CLOSE', handler: gemClose },
+  // drm_invalid_op since upstream 1a4f03d22fb6 (2026): the copy-in, the permission check and
+  // the copy-back happen, the answer is always -EINVAL.
+  { name: 'DRM_IOCTL_GEM_CHANGE_HANDLE', handler: () => -EINVAL },
+];

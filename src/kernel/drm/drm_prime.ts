@@ -20,33 +20,40 @@ import type { IoctlCtx, IoctlDef } from './drm_ioctl.js';
 const DRM_CLOEXEC = C('DRM_CLOEXEC');
 const DRM_RDWR = C('DRM_RDWR');
 
-/** An exported GEM object (a dma-buf file). Holds a reference to the object while any fd or import refers to it. */
+/**
+ * An exported GEM object (a dma-buf file). Holds a reference to the object while any fd, or
+ * the object's own link (GemObject.dmabuf, export_and_register_object), refers to it.
+ */
 export class DmaBuf extends KFile {
   readonly kind = 'dmabuf';
 
   constructor(
     readonly obj: GemObject,
-    /** DRM_CLOEXEC / DRM_RDWR as exported. */
+    /** DRM_CLOEXEC / DRM_RDWR as first exported: the file's access mode for good. */
     readonly flags: number,
   ) {
     super();
     obj.get();
-    obj.dmabuf = this;
+    obj.dmabuf = this.get();
+  }
+
+  /** Opened O_RDWR only when exported with DRM_RDWR (dma_buf_getfile). */
+  override get writable(): boolean {
+    return (this.flags & DRM_RDWR) !== 0;
   }
 
   /**
    * mmap of a dma-buf fd (dma_buf_mmap_internal -> drm_gem_dmabuf_mmap): `offset` is relative
    * to the object; a range past its end -> -EINVAL. No handle is needed.
    */
-  override mmap(mm: Mm, offset: bigint, length: number): bigint {
+  override mmap(mm: Mm, offset: bigint, length: number, writable: boolean): bigint {
     if (offset % BigInt(PAGE_SIZE) !== 0n || length <= 0) throw new Errno(EINVAL);
     const pgoff = offset / BigInt(PAGE_SIZE);
     if (pgoff + BigInt(Math.ceil(length / PAGE_SIZE)) > BigInt(this.obj.pageCount)) throw new Errno(EINVAL);
-    return gemMapPages(this.obj, mm, Number(pgoff), length);
+    return gemMapPages(this.obj, mm, Number(pgoff), length, writable);
   }
 
   protected release(): void {
-    if (this.obj.dmabuf === this) this.obj.dmabuf = null;
     this.obj.put();
   }
 }
@@ -77,20 +84,22 @@ export function drmGemPrimeImport(buf: DmaBuf): GemObject {
 type PrimeFile = GemFile & { readonly dev: PrimeDevice };
 
 /**
- * DRM_IOCTL_PRIME_HANDLE_TO_FD (drm_prime_handle_to_fd_ioctl -> drm_gem_prime_handle_to_dmabuf).
- * Flags other than DRM_CLOEXEC | DRM_RDWR -> -EINVAL; unknown handle -> -ENOENT; an object
- * already exported reuses its dma-buf; else the driver's export hook (which may refuse); no
- * free fd -> -EMFILE. The fd goes into the calling process.
+ * DRM_IOCTL_PRIME_HANDLE_TO_FD (drm_prime_handle_to_fd_ioctl -> drm_gem_prime_handle_to_fd).
+ * Flags other than DRM_CLOEXEC | DRM_RDWR -> -EINVAL; then the new fd is reserved (no free
+ * fd -> -EMFILE) before the handle is looked up (-ENOENT); an object already exported
+ * returns its dma-buf (the access mode of its first export); else the driver's export hook
+ * (which may refuse). The fd goes into the calling process.
  */
 function primeHandleToFd(c: IoctlCtx<PrimeFile>): number {
   const a = c.args;
   const flags = a.flags as number;
   check((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0, EINVAL);
-  const obj = c.file.objects.get(a.handle as number);
-  check(!obj, ENOENT);
   const exp = c.dev.driver?.gemPrimeExport ?? drmGemPrimeExport;
-  const buf = obj!.dmabuf ? obj!.dmabuf.get() : exp(obj!, flags);
-  a.fd = c.proc.installFd(buf);
+  a.fd = c.proc.installNewFd(() => {
+    const obj = c.file.objects.get(a.handle as number);
+    check(!obj, ENOENT);
+    return obj!.dmabuf ? obj!.dmabuf.get() : exp(obj!, flags);
+  });
   return 0;
 }
 
@@ -117,6 +126,8 @@ function primeFdToHandle(c: IoctlCtx<PrimeFile>): number {
     obj.put();
     return -ENOSPC;
   }
+  // Importing its own dma-buf links an object that lost its link with its last handle.
+  if (obj === buf.obj && !obj.dmabuf) obj.dmabuf = buf.get();
   a.handle = handle;
   return 0;
 }

@@ -242,20 +242,44 @@ function lookup(c: Ctx, handle: unknown): Syncobj | undefined {
   return c.file.syncobjs.get(num(handle));
 }
 
-/** drm_syncobj_array_find: copy the handle array (-EFAULT), look each up (-ENOENT at the first miss). */
+/** kmalloc_array(count, size) fails (-ENOMEM) past the largest kmalloc. */
+function kmallocArray(count: number, size: number): void {
+  if (count * size > KMALLOC_MAX) throw new Errno(ENOMEM);
+}
+
+/**
+ * drm_syncobj_array_find: the u32 handle array (too big -> -ENOMEM, then its copy -> -EFAULT),
+ * then the array of syncobj pointers (count > 524288 -> -ENOMEM), then each lookup (-ENOENT
+ * at the first miss).
+ */
 function lookupArray(c: Ctx, ptr: bigint, count: number): Syncobj[] {
-  if (count * 4 > KMALLOC_MAX) throw new Errno(ENOMEM);
-  return getUserU32Array(c.um, ptr, count).map((h) => {
+  kmallocArray(count, 4);
+  const handles = getUserU32Array(c.um, ptr, count);
+  kmallocArray(count, 8);
+  return handles.map((h) => {
     const s = c.file.syncobjs.get(h);
     if (!s) throw new Errno(ENOENT);
     return s;
   });
 }
 
-/** A user array of `count` points; a NULL pointer means all zeros. */
+/** A user array of `count` points (too big -> -ENOMEM); a NULL pointer means all zeros. */
 function copyPoints(c: Ctx, ptr: bigint, count: number): bigint[] {
-  if (count * 8 > KMALLOC_MAX) throw new Errno(ENOMEM);
+  kmallocArray(count, 8);
   return ptr === 0n ? new Array<bigint>(count).fill(0n) : getUserU64Array(c.um, ptr, count);
+}
+
+/** Bytes of one struct syncobj_wait_entry (list_head, task, fence, dma_fence_cb, point) on 64-bit. */
+const WAIT_ENTRY_SIZE = 64;
+
+/**
+ * drm_syncobj_array_wait_timeout's allocations: the points (copied from `ptr`, or zeros for
+ * WAIT), then one wait entry per handle (count > 65536 -> -ENOMEM).
+ */
+function waitPoints(c: Ctx, ptr: bigint, count: number): bigint[] {
+  const points = copyPoints(c, ptr, count);
+  kmallocArray(count, WAIT_ENTRY_SIZE);
+  return points;
 }
 
 // ---- ioctls
@@ -289,11 +313,14 @@ function handleToFd(c: Ctx): number {
   if (flags & ~(EXPORT_SYNC_FILE | EXPORT_TIMELINE)) return -EINVAL;
   const point = flags & EXPORT_TIMELINE ? big(a.point) : 0n;
   if (flags & EXPORT_SYNC_FILE) {
-    const s = lookup(c, a.handle);
-    if (!s) return -ENOENT;
-    const f = s.findFence(point);
-    if (!f) return -EINVAL;
-    a.fd = c.proc.installFd(new SyncFile(f));
+    // drm_syncobj_export_sync_file reserves the fd first: a full table is -EMFILE before the lookup.
+    a.fd = c.proc.installNewFd(() => {
+      const s = lookup(c, a.handle);
+      if (!s) throw new Errno(ENOENT);
+      const f = s.findFence(point);
+      if (!f) throw new Errno(EINVAL);
+      return new SyncFile(f);
+    });
     return 0;
   }
   // Without EXPORT_SYNC_FILE a point is invalid whatever the TIMELINE flag (the March 2026
@@ -406,7 +433,8 @@ function wait(c: Ctx): number | Wait {
   const objs = lookupArray(c, big(a.handles), count);
   // WAIT_DEADLINE only sets a deadline hint on the fences: no effect here.
   const deadline = absTimeoutDeadline(c.dev, big(a.timeout_nsec));
-  return arrayWait(objs, new Array<bigint>(count).fill(0n), flags, deadline, (first) => (a.first_signaled = first));
+  const points = waitPoints(c, 0n, count);
+  return arrayWait(objs, points, flags, deadline, (first) => (a.first_signaled = first));
 }
 
 function timelineWait(c: Ctx): number | Wait {
@@ -417,7 +445,7 @@ function timelineWait(c: Ctx): number | Wait {
   if (count === 0) return 0;
   const objs = lookupArray(c, big(a.handles), count);
   const deadline = absTimeoutDeadline(c.dev, big(a.timeout_nsec));
-  const points = copyPoints(c, big(a.points), count);
+  const points = waitPoints(c, big(a.points), count);
   return arrayWait(objs, points, flags, deadline, (first) => (a.first_signaled = first));
 }
 
@@ -460,13 +488,12 @@ function transfer(c: Ctx): number | Wait {
   if (num(a.pad)) return -EINVAL;
   const dst = lookup(c, a.dst_handle);
   if (!dst) return -ENOENT;
-  // drm_syncobj_find_fence checks the flags before it looks at the source handle (upstream
-  // 18226ba52159 "reject invalid flags in drm_syncobj_find_fence"; the spec lists the source
-  // lookup first): an unknown source with bad flags is -EINVAL, not -ENOENT.
-  const flags = num(a.flags);
-  if (flags & ~WAIT_FOR_SUBMIT) return -EINVAL;
+  // drm_syncobj_find_fence looks the source up before it checks the flags (newest order,
+  // sync_exec.md 11): an unknown source with bad flags is -ENOENT.
   const src = lookup(c, a.src_handle);
   if (!src) return -ENOENT;
+  const flags = num(a.flags);
+  if (flags & ~WAIT_FOR_SUBMIT) return -EINVAL;
   const srcPoint = big(a.src_point);
   const dstPoint = big(a.dst_point);
   const apply = (f: Fence): number => {

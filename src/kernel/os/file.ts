@@ -27,6 +27,11 @@ export interface Task {
   file(fd: number): KFile;
   /** Installs a file at the lowest free fd; a full table drops the file's reference and is -EMFILE. */
   installFd(f: KFile): number;
+  /**
+   * get_unused_fd_flags, then the file `create` makes (it may throw Errno), then fd_install:
+   * a full fd table is -EMFILE before `create` runs.
+   */
+  installNewFd(create: () => KFile): number;
 }
 
 /** Base of every open file. */
@@ -51,11 +56,16 @@ export abstract class KFile {
     return { done: true, rc: -ENOTTY };
   }
 
+  /** FMODE_WRITE: the file was opened for writing; a shared writable mmap needs it. */
+  get writable(): boolean {
+    return true;
+  }
+
   /**
-   * mmap of `length` bytes at file offset `offset` into `mm`; returns the address. A file
-   * without the op is -EBADF (the emulator's answer for "not a mappable fd").
+   * mmap of `length` bytes at file offset `offset` into `mm`, writable or read-only; returns
+   * the address. A file without the op is -EBADF (the emulator's answer for "not a mappable fd").
    */
-  mmap(_mm: Mm, _offset: bigint, _length: number): bigint {
+  mmap(_mm: Mm, _offset: bigint, _length: number, _writable: boolean): bigint {
     throw new Errno(EBADF);
   }
 

@@ -21,6 +21,11 @@ export class IdTable<T> {
     return -1;
   }
 
+  /** Stores `item` under `id` (which the caller chose free, e.g. a reserved fd). */
+  set(id: number, item: T): void {
+    this.items.set(id, item);
+  }
+
   /** The item under `id`. */
   get(id: number): T | undefined {
     return this.items.get(id);

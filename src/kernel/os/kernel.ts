@@ -8,7 +8,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PAGE_SIZE, PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
 import * as ch from '../../uapi/channel.js';
-import { EAGAIN, EINVAL, ESRCH } from '../../uapi/errno.js';
+import { EACCES, EAGAIN, EINVAL, ESRCH } from '../../uapi/errno.js';
 import { ChrdevRegistry } from './chrdev.js';
 import { DebugRegistry } from './debug.js';
 import { Errno } from './errno.js';
@@ -212,14 +212,14 @@ export class Kernel implements DeviceHost {
       }
       case ch.SYS.OPEN:
         // The channel's open has no path: it opens the one DRM node, ARG0 1 the primary minor.
-        return { rc: p.installFd(this.chrdevs.open(DRM_MAJOR, a(0) === 1n ? 0 : DRM_MINOR_RENDER)) };
+        return { rc: p.installNewFd(() => this.chrdevs.open(DRM_MAJOR, a(0) === 1n ? 0 : DRM_MINOR_RENDER)) };
       case ch.SYS.CLOSE:
         p.closeFd(Number(a(0)));
         return { rc: 0 };
       case ch.SYS.MMAP: {
         const u = (i: number): bigint => BigInt.asUintN(64, a(i));
         const req = { addr: u(4), length: u(0), flags: Number(u(5) & 0xffff_ffffn) };
-        return { rc: 0, rets: [this.mmap(p, Number(a(2)), u(3), req)] };
+        return { rc: 0, rets: [this.mmap(p, Number(a(2)), u(3), Number(u(1) & 0xffff_ffffn), req)] };
       }
       case ch.SYS.MUNMAP:
         p.mm.munmap(BigInt.asUintN(64, a(0)), BigInt.asUintN(64, a(1)));
@@ -253,6 +253,9 @@ export class Kernel implements DeviceHost {
         return { rc: 0, rets: this.debugOps.call(Number(a(0)), p, [a(1), a(2), a(3), a(4)]) };
       case ch.SYS.GETPID:
         return { rc: p.pid };
+      case ch.SYS.SETRLIMIT:
+        p.setrlimit(Number(a(0)), Number(BigInt.asUintN(64, a(1))), Number(BigInt.asUintN(64, a(2))));
+        return { rc: 0 };
       case ch.SYS.PINGPONG:
         this.complete(slot, { rc: 0 });
         this.pingPong(Number(a(0)), a(1) !== 0n);
@@ -291,11 +294,22 @@ export class Kernel implements DeviceHost {
     return p;
   }
 
-  /** mmap in the order of x86 sys_mmap: the offset's alignment, the fd, then do_mmap. */
-  private mmap(p: Process, fd: number, offset: bigint, req: MmapRequest): bigint {
+  /**
+   * mmap in the order of x86 sys_mmap: the offset's alignment, the fd, then do_mmap; once
+   * placed, a shared writable mapping of a file not opened for writing is -EACCES.
+   */
+  private mmap(p: Process, fd: number, offset: bigint, prot: number, req: MmapRequest): bigint {
     if (offset % BigInt(PAGE_SIZE) !== 0n) throw new Errno(EINVAL);
     const file = fd === -1 ? null : p.file(fd);
-    return p.mm.mmap(req, file && ((len) => file.mmap(p.mm, offset, len)));
+    const writable = (prot & ch.PROT.WRITE) !== 0;
+    return p.mm.mmap(
+      req,
+      file &&
+        ((len) => {
+          if (writable && !file.writable) throw new Errno(EACCES);
+          return file.mmap(p.mm, offset, len, writable);
+        }),
+    );
   }
 
   private processCreate(capMask: bigint): SysResult {

@@ -190,18 +190,18 @@ export class Mm {
 
   /**
    * A file's mmap operation (f_op->mmap): maps `length` bytes of `backing` from its page
-   * `pgoff`. Inside mmap() the mapping goes where mmap placed it, replacing what is there
+   * `pgoff`, writable or read-only. Inside mmap() the mapping goes where mmap placed it, replacing what is there
    * under MAP_FIXED (only now, so that a refused mmap changes nothing); called on its own,
    * at the lowest free range. The mapping takes over the caller's hold: `backing.release()`
    * runs when its last piece is unmapped.
    */
-  mmapObject(backing: MappingBacking, pgoff: number, length: number): bigint {
+  mmapObject(backing: MappingBacking, pgoff: number, length: number, writable: boolean): bigint {
     const count = pagesFor(length);
     if (count <= 0) throw new Errno(EINVAL);
     const at = this.placement ?? { first: this.freePlace(0n, count), count, replace: false };
     this.placement = null;
     if (at.count !== count) throw new Error(`mmapObject: ${count} pages where mmap placed ${at.count}`);
-    return this.insert(new Mapping(at.first, count, null, { backing, pieces: 1 }, pgoff), at.replace);
+    return this.insert(new Mapping(at.first, count, null, { backing, pieces: 1 }, pgoff), at.replace, writable);
   }
 
   /** Drops every mapping (process exit). */
@@ -258,9 +258,9 @@ export class Mm {
     m.drop(this.sysmem);
   }
 
-  private insert(m: Mapping, replace: boolean): bigint {
+  private insert(m: Mapping, replace: boolean, writable: boolean): bigint {
     if (replace) this.unmapPages(m.first, m.first + m.count);
-    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), true);
+    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), writable);
     this.vmas.setElement(m.first, m);
     if (m.first === this.lowestFree) this.lowestFree = m.first + m.count;
     return this.pt.pageAddr(m.first);
@@ -307,7 +307,7 @@ export class Mm {
     const pages = this.sysmem.alloc(count);
     if (!pages) throw new Errno(ENOMEM);
     for (const pa of pages) this.phys.fill0(pa, PAGE_SIZE);
-    return this.insert(new Mapping(first, count, pages, null, 0), replace);
+    return this.insert(new Mapping(first, count, pages, null, 0), replace, true);
   }
 
   /** malloc: zeroed memory of `size` bytes aligned to `align` (a power of two). */

@@ -4,7 +4,8 @@
  */
 import { AddressSpace, CpuPageTable } from '../../hw/cpu_mmu.js';
 import type { PageAllocator, PhysicalMemory } from '../../hw/memory.js';
-import { EBADF, EMFILE } from '../../uapi/errno.js';
+import { CAP, RLIMIT } from '../../uapi/channel.js';
+import { EBADF, EINVAL, EMFILE, EPERM } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 import type { KFile, Task } from './file.js';
 import { IdTable } from './idr.js';
@@ -14,6 +15,15 @@ import { LocalUserMemory, type UserMemory } from './uaccess.js';
 /** Lowest fd number handed out (0-2 are stdio in a real process). */
 const FIRST_FD = 3;
 
+/** fs.nr_open (sysctl default): the largest RLIMIT_NOFILE. */
+const NR_OPEN = 1 << 20;
+
+/** A resource limit (struct rlimit). */
+export interface Rlimit {
+  cur: number;
+  max: number;
+}
+
 /** A process. */
 export class Process implements Task {
   readonly pt: CpuPageTable;
@@ -22,6 +32,10 @@ export class Process implements Task {
   readonly mm: Mm;
   readonly fds = new IdTable<KFile>(FIRST_FD, 1 << 20);
   readonly slots = new Set<number>();
+  /** RLIMIT_NOFILE: fds are below `cur` (the usual defaults: 1024 soft, 4096 hard). */
+  readonly nofile: Rlimit = { cur: 1024, max: 4096 };
+  /** fds reserved by get_unused_fd_flags and not yet installed. */
+  private readonly reserved = new Set<number>();
 
   constructor(
     readonly pid: number,
@@ -50,12 +64,46 @@ export class Process implements Task {
 
   /** Installs a file at the lowest free fd; a full table drops the file's reference and is -EMFILE. */
   installFd(f: KFile): number {
-    const fd = this.fds.alloc(f);
-    if (fd < 0) {
+    try {
+      return this.installNewFd(() => f);
+    } catch (e) {
       f.put();
-      throw new Errno(EMFILE);
+      throw e;
+    }
+  }
+
+  /** Reserves the lowest free fd (-EMFILE), then installs the file `create` makes; its failure frees the fd. */
+  installNewFd(create: () => KFile): number {
+    const fd = this.reserveFd();
+    try {
+      this.fds.set(fd, create());
+    } finally {
+      this.reserved.delete(fd);
     }
     return fd;
+  }
+
+  /** get_unused_fd_flags: the lowest fd below RLIMIT_NOFILE neither open nor reserved, or -EMFILE. */
+  private reserveFd(): number {
+    for (let fd = FIRST_FD; fd < this.nofile.cur; fd++) {
+      if (!this.fds.get(fd) && !this.reserved.has(fd)) {
+        this.reserved.add(fd);
+        return fd;
+      }
+    }
+    throw new Errno(EMFILE);
+  }
+
+  /**
+   * setrlimit(resource, {cur, max}) as do_prlimit checks it: only RLIMIT_NOFILE is modelled
+   * (-EINVAL otherwise); cur > max -> -EINVAL; max above fs.nr_open, or raising max without
+   * CAP_SYS_RESOURCE -> -EPERM. Open fds at or above the new limit stay open.
+   */
+  setrlimit(resource: number, cur: number, max: number): void {
+    if (resource !== RLIMIT.NOFILE || cur > max) throw new Errno(EINVAL);
+    if (max > NR_OPEN || (max > this.nofile.max && !this.capable(CAP.SYS_RESOURCE))) throw new Errno(EPERM);
+    this.nofile.cur = cur;
+    this.nofile.max = max;
   }
 
   /** close(fd). */

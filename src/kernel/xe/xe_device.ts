@@ -43,6 +43,11 @@ export class XeDevice implements DrmDevice, FenceHost {
     this.vram = regions.slice(1).map((r) => new PageAllocator(r));
   }
 
+  /** DRIVER_MODESET: set only for a profile with a display (none has one). */
+  get modeset(): boolean {
+    return this.profile.display;
+  }
+
   /** Mask of memory-region instances (bit 0 system memory, bit 1+N VRAM of tile N). */
   get memRegionMask(): number {
     return (1 << (1 + this.vram.length)) - 1;

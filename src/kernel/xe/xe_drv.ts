@@ -23,7 +23,7 @@ const XE_IOCTLS: readonly IoctlDef[] = [...QUERY_IOCTLS, ...BO_IOCTLS, ...VM_IOC
 /** The driver (struct drm_driver of xe_device.c); identity from xe_drv.h, newer kernels report the date as "0". */
 export const XE_DRIVER: DrmDriver = {
   name: 'xe',
-  desc: 'Intel Xe Graphics',
+  desc: 'Intel Xe2 Graphics',
   date: '0',
   major: 1,
   minor: 1,
