@@ -160,7 +160,9 @@ export class GpuMmu {
       const hi = dv.getUint32(off + 4, true);
       if (!(lo & XE_PAGE_PRESENT)) return { fault: 'not-present', va, level, access };
       if (level === 0 || (level <= MAX_HUGEPTE_LEVEL && lo & XE_PDE_PS)) return this.leaf(va, access, lo, hi, level, false);
-      table = (hi & this.addrHiMask) * 2 ** 32 + ((lo & ~(PAGE_SIZE - 1)) >>> 0);
+      // Address bits 32+ are rare here; keeping the common case an integer keeps the loads fast.
+      const addrHi = hi & this.addrHiMask;
+      table = addrHi === 0 ? (lo & ~(PAGE_SIZE - 1)) >>> 0 : addrHi * 2 ** 32 + ((lo & ~(PAGE_SIZE - 1)) >>> 0);
       if (level === 1 && this.compact64k && lo & XE_PDE_64K) return this.compactLeaf(va, access, table);
     }
   }

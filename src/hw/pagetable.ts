@@ -219,6 +219,9 @@ export interface DecodedEntry {
 }
 
 const LEAF_KIND: EntryKind[] = ['pte4k', 'pte2m', 'pte1g'];
+/** Address bits of `lo` for a 4K, 2M and 1G leaf, and a compact 64K leaf (int32 masks: fast). */
+const LEAF_LO_MASK = [~0xfff, ~0x1fffff, ~0x3fffffff];
+const COMPACT_LO_MASK = ~0xffff;
 
 /**
  * Decodes the entry (`lo`, `hi`) of a table at `level` as the device's hardware reads it;
@@ -237,8 +240,10 @@ export function decodeEntry(geo: PtGeometry, lo: number, hi: number, level: numb
       (hi & XELPG_PPGTT_PTE_PAT3_HI ? 8 : 0) | (hi & XE2_PPGTT_PTE_PAT4_HI ? 16 : 0);
     patIndex &= (1 << geo.ptePatBits) - 1;
   }
-  const align = leaf ? size : PAGE_SIZE;
-  const addr = present ? (hi & ((1 << (geo.dmaMaskSize - 32)) - 1)) * TWO32 + ((lo & ~(align - 1)) >>> 0) : 0;
+  const loMask = compactTable ? COMPACT_LO_MASK : leaf ? LEAF_LO_MASK[level] : LEAF_LO_MASK[0];
+  const addrHi = present ? hi & ((1 << (geo.dmaMaskSize - 32)) - 1) : 0;
+  const addrLo = present ? (lo & loMask) >>> 0 : 0;
+  const addr = addrHi === 0 ? addrLo : addrHi * TWO32 + addrLo;
   return {
     kind, addr, size, patIndex,
     writable: (lo & XE_PAGE_RW) !== 0,
