@@ -14,6 +14,10 @@ import { DrmGpuvm } from '../src/kernel/drm/drm_gpuvm.js';
 import { createDevice, IOCTL, pack } from '../src/index.js';
 import { __ioctl } from '../src/userspace/igt.js';
 import { C } from '../src/uapi/uapi.js';
+import { createRegions, PageAllocator, PhysicalMemory } from '../src/hw/memory.js';
+import { GpuMmu, isFault } from '../src/hw/mmu.js';
+import { encodeLeaf, encodePde, ptGeometry, PtMemory } from '../src/hw/pagetable.js';
+import { PROFILES } from '../src/hw/profile.js';
 
 const N = Number(process.env.XE_EMU_BENCH_N ?? 20_000);
 const ROUNDS = Number(process.env.XE_EMU_BENCH_ROUNDS ?? 9);
@@ -128,3 +132,56 @@ const sizes = [1e3, 1e4, 1e5, 1e6];
 const gpuvmNs = sizes.map((n) => gpuvmBindUnbind(n, 5000));
 console.log('  drm_gpuvm bind + unbind of one 4K VMA among N VMAs (ops, commit, finish):');
 sizes.forEach((n, i) => console.log(`    N = ${n.toExponential(0).replace('+', '')}  ${us(gpuvmNs[i])}   ${(gpuvmNs[i] / gpuvmNs[0]).toFixed(2)}x N = 1e3`));
+
+// GPU MMU walker (src/hw/mmu.ts) on a 5-level LNL tree of 512 4K pages, as ratios to an 8-byte
+// physical read (what each GPU access costs anyway) in the same rounds; plus the same walk done
+// with BigInt entries, the representation pagetable.ts avoids.
+const gMem = new PhysicalMemory(createRegions(64 << 20, []));
+const gPtm = new PtMemory(gMem, ptGeometry(PROFILES.lnl));
+const gAlloc = new PageAllocator(gMem.regions[0]);
+const gRoot = gPtm.allocTable(gAlloc)!;
+let gTable = gRoot;
+for (let level = 4; level > 0; level--) {
+  const child = gPtm.allocTable(gAlloc)!;
+  gPtm.writeEntry(gTable, 0, encodePde(gPtm.tableAddr(child), 0));
+  gTable = child;
+}
+for (let i = 0; i < 512; i++) gPtm.writeEntry(gTable, i, encodeLeaf(0, 0x100_0000 + i * 4096, 2));
+const gMmu = new GpuMmu(gPtm, gPtm.tableAddr(gRoot));
+const gBuf = new Uint8Array(8);
+const gView = new DataView(gMem.regions[0].sab);
+const bigWalk = (va: number): bigint => {
+  let table = BigInt(gPtm.tableAddr(gRoot));
+  const v = BigInt(va);
+  for (let level = 4; ; level--) {
+    const e = gView.getBigUint64(Number(table + ((v >> BigInt(12 + 9 * level)) & 511n) * 8n), true);
+    if (!(e & 1n)) return -1n;
+    if (level === 0) return (e & 0x3fff_ffff_f000n) + (v & 0xfffn);
+    table = e & 0x3fff_ffff_f000n;
+  }
+};
+const gCheck = (ok: boolean): void => {
+  if (!ok) throw new Error('GPU walk failed');
+};
+const g = rounds({
+  phys8: (n) => {
+    for (let i = 0; i < n; i++) gMem.copyOut(0x100_0000 + (i & 511) * 4096, gBuf, 0, 8);
+  },
+  hit: (n) => {
+    for (let i = 0; i < n; i++) gCheck(!isFault(gMmu.translate((i & 511) * 4096)));
+  },
+  cold: (n) => {
+    for (let i = 0; i < n; i++) {
+      gMmu.invalidateRange(0, 2 ** 48); // empties the one-entry TLB without reallocating the Map
+      gCheck(!isFault(gMmu.translate((i & 511) * 4096)));
+    }
+  },
+  bigint: (n) => {
+    for (let i = 0; i < n; i++) gCheck(bigWalk((i & 511) * 4096) >= 0n);
+  },
+});
+const gRatio = (name: string): string => median(g[name].map((v, i) => v / g.phys8[i])).toFixed(1);
+const ns = (name: string): string => `${median(g[name]).toFixed(0)} ns`;
+console.log(`  GPU MMU translate, TLB hit            ${ns('hit')}   ${gRatio('hit')}x an 8-byte physical read (${ns('phys8')})`);
+console.log(`  GPU MMU translate, cold 5-level walk  ${ns('cold')}   ${gRatio('cold')}x an 8-byte physical read`);
+console.log(`  bare BigInt walk (no decode, no TLB)  ${ns('bigint')}   ${gRatio('bigint')}x an 8-byte physical read`);

@@ -89,6 +89,24 @@ export const PAT_RESERVED = 0;
 export const PAT_COH_NONE = 1;
 export const PAT_COH_1WAY = 2;
 
+/**
+ * Page-table facts of a platform beyond `vaBits` / `vmMaxLevel` / `vram64k` (xe_pci.c graphics
+ * descriptors; spec vm_bind.md 5.2-5.4). The entry format itself is in src/hw/pagetable.ts.
+ */
+export interface PageTableFacts {
+  /** Width of device DMA addresses (dma_mask_size): an entry's address field is bits 12..this-1. */
+  dmaMaskSize: number;
+  /**
+   * PAT index bits a leaf entry carries: 3 (PAT0-2) before Xe_LPG, 4 with PAT3 (bit 62) from
+   * Xe_LPG, 5 with PAT4 (bit 61) from Xe2. A PDE always carries 2 (PAT0-1).
+   */
+  ptePatBits: number;
+  /** Leaves have the AE (atomics enable) bit 10 (has_atomic_enable_pte_bit: PVC, Xe2+). */
+  hasAtomicEnablePteBit: boolean;
+  /** Compact 64K level-0 tables (PDE bit 6) are used: graphics version 12.50 and later. */
+  compact64k: boolean;
+}
+
 /** A micro-controller firmware version [major, minor, patch]. */
 export type FwVersion = [number, number, number];
 
@@ -120,6 +138,8 @@ export interface Profile {
   needsScratch: boolean;
   /** VRAM needs 64K pages and compact level-0 tables (XE_VRAM_FLAGS_NEED64K). */
   vram64k: boolean;
+  /** Page-table facts (entry format details per platform). */
+  pt: PageTableFacts;
   /** Address-space ids for page-fault routing (has_asid). */
   hasAsid: boolean;
   /** CPU address mirror (SVM) support: has_usm with CONFIG_DRM_XE_GPUSVM, which xe-emu assumes enabled. */
@@ -233,6 +253,7 @@ const lnl: Profile = {
   hasUsm: true,
   needsScratch: true,
   vram64k: false,
+  pt: { dmaMaskSize: 46, ptePatBits: 5, hasAtomicEnablePteBit: true, compact64k: true },
   hasAsid: true,
   hasCpuAddrMirror: true,
   hasPxp: true,
@@ -291,6 +312,7 @@ const bmg: Profile = {
   hasUsm: true,
   needsScratch: true,
   vram64k: false,
+  pt: { dmaMaskSize: 46, ptePatBits: 5, hasAtomicEnablePteBit: true, compact64k: true },
   hasAsid: true,
   hasCpuAddrMirror: true,
   hasPxp: false,
@@ -351,6 +373,7 @@ const dg2: Profile = {
   hasUsm: false,
   needsScratch: false,
   vram64k: true,
+  pt: { dmaMaskSize: 46, ptePatBits: 3, hasAtomicEnablePteBit: false, compact64k: true },
   hasAsid: false,
   hasCpuAddrMirror: false,
   hasPxp: false,
@@ -410,6 +433,7 @@ const tgl: Profile = {
   hasUsm: false,
   needsScratch: false,
   vram64k: false,
+  pt: { dmaMaskSize: 39, ptePatBits: 3, hasAtomicEnablePteBit: false, compact64k: false },
   hasAsid: false,
   hasCpuAddrMirror: false,
   hasPxp: false,
