@@ -300,3 +300,20 @@ t.test('receiveFd failures', async (t) => {
   t.equal(p2.open(), 3, 'nothing was installed by the failures');
   t.equal(p1.receiveFd(p1, fd), fd + 1, 'from itself: like dup');
 });
+
+t.test('receiveFd into a full fd table is EMFILE and installs nothing', async (t) => {
+  const dev = await createDevice({ profile: 'lnl' });
+  t.teardown(() => dev.close());
+  const p1 = dev.createProcess();
+  const p2 = dev.createProcess();
+  const fd = p1.open();
+  t.equal(p2.setrlimit('NOFILE', 5), 0);
+  t.same([p2.open(), p2.open()], [3, 4], 'fds 3 and 4 fill the table below the limit of 5');
+  t.equal(p2.receiveFd(p1, fd), -1);
+  t.equal(p2.errno, errno.EMFILE, 'no free fd below RLIMIT_NOFILE: EMFILE');
+  t.equal(p2.receiveFd(p1, 99), -1);
+  t.equal(p2.errno, errno.EBADF, 'the sender\'s fd is looked up first (pidfd_getfd): EBADF');
+  t.equal(p2.close(4), 0);
+  t.equal(p2.receiveFd(p1, fd), 4, 'after a close the same file arrives at the freed fd');
+  t.equal(p1.close(fd), 0, 'the sender\'s fd is untouched by the failures');
+});
