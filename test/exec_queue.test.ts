@@ -268,7 +268,7 @@ t.test('the generic walker stops at the 17th link, checks header then handler', 
   const um: UserMemory = {
     copyFromUser: (addr, len) => {
       const b = mem.get(addr);
-      if (!b || b.length < len) throw new Errno(errno.EFAULT);
+      if (!b || b.length < len) throw new Errno(errno.EFAULT, 'test memory: no block at %x', addr);
       return b.subarray(0, len);
     },
     copyToUser: () => undefined,
@@ -431,7 +431,7 @@ function inProcessKernel(overrides: Partial<Profile> = {}): {
       const base = addr & ~0xfffn;
       const b = blocks.get(base);
       const off = Number(addr - base);
-      if (!b || off + len > b.length) throw new Errno(errno.EFAULT);
+      if (!b || off + len > b.length) throw new Errno(errno.EFAULT, 'test memory: no block at %x', addr);
       return b.slice(off, off + len);
     },
     copyToUser: () => undefined,

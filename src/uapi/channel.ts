@@ -21,6 +21,12 @@
  * they were doing: a call in flight ends unanswered and later calls fail. The kernel hands an
  * EXITED slot out again only by writing the new owner's PID before IDLE, so a thread of the
  * dead process that claims it sees a foreign PID and backs off.
+ *
+ * Message area (MSG, after the return words): NUL-terminated UTF-8 text, cut to
+ * CH_MSG_BYTES - 1 bytes. After a call that failed (state DONE, RESULT -1) it holds the
+ * reason the kernel gives for ERRNO (e.g. "drm_xe_gem_create.flags 0x80: unknown flag bits
+ * 0x80"); after a kernel bug (state KERNEL_BUG) the bug report. After a successful call it is
+ * stale: read it only when RESULT is -1.
  */
 
 /** Int32 index of the doorbell counter in the control block. */
@@ -69,7 +75,7 @@ export const CH_NARGS = 8;
 export const CH_RETS_BYTE = CH_ARGS_BYTE + 8 * CH_NARGS;
 /** Number of 64-bit return words. */
 export const CH_NRETS = 4;
-/** Byte offset of the message area (UTF-8 text of a kernel bug report). */
+/** Byte offset of the message area (UTF-8 reason of a failed call, or a kernel bug report). */
 export const CH_MSG_BYTE = CH_RETS_BYTE + 8 * CH_NRETS;
 /** Size of the message area. */
 export const CH_MSG_BYTES = CHANNEL_BYTES - CH_MSG_BYTE;
@@ -141,6 +147,12 @@ export const SYS = {
   GETFD: 20,
   /** setrlimit(resource, cur, max): RLIMIT_NOFILE (7) only */
   SETRLIMIT: 21,
+  /**
+   * syslog(buf, len) -> RESULT size of the kernel's failure log (one line per failed call
+   * with its reason, kept when the device was created with the log on); copies its first
+   * `len` bytes to `buf`. len 0 only asks for the size.
+   */
+  SYSLOG: 22,
 } as const;
 
 /** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */

@@ -2,7 +2,7 @@
  * The compiled uAPI: layouts, constants and ioctl requests derived from the table. This is
  * what the rest of xe-emu imports; nothing outside src/uapi reads the raw table.
  */
-import { ioc, DRM_IOCTL_TYPE } from './ioctl.js';
+import { ioc, iocDecode, DRM_IOCTL_TYPE } from './ioctl.js';
 import { layoutStruct, type Layout } from './layout.js';
 import { CONSTANTS, IOCTLS, STRUCTS } from './table.js';
 import type { ConstName, IoctlName, RuntimeName } from './typed.js';
@@ -89,6 +89,16 @@ export const IOCTL_BY_NAME: ReadonlyMap<string, Ioctl> = new Map(IOCTL_LIST.map(
 
 /** Ioctls by nr (the command number byte); the kernel's dispatch tables index on this. */
 export const IOCTL_BY_NR: ReadonlyMap<number, Ioctl> = new Map(IOCTL_LIST.map((i) => [i.nr, i]));
+
+/**
+ * The name of ioctl request `request` for messages: the table's DRM_IOCTL_* name of its
+ * command number when its type byte is DRM's, else 'ioctl 0x<request>'.
+ */
+export function requestName(request: number): string {
+  const { type, nr } = iocDecode(request);
+  const io = type === DRM_IOCTL_TYPE ? IOCTL_BY_NR.get(nr) : undefined;
+  return io?.name ?? `ioctl 0x${(request >>> 0).toString(16)}`;
+}
 
 /** A constant's value as a JS number (for values that fit 53 bits: flags, ids, enums). */
 export function C<N extends ConstName>(name: N): number;

@@ -6,6 +6,7 @@
  */
 import { EINVAL, EOPNOTSUPP } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
+import { fail } from '../os/errno.js';
 import type { DrmDevice } from './drm_device.js';
 import type { IoctlCtx as DrmIoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 
@@ -50,7 +51,7 @@ const CAPS = new Map<bigint, bigint>([
 function getCap(c: IoctlCtx): number {
   c.args.value = 0n;
   const v = CAPS.get(c.args.capability as bigint);
-  if (v === undefined) return -EOPNOTSUPP;
+  if (v === undefined) return fail(EOPNOTSUPP, '.capability %d: not a cap this driver has', c.args.capability as bigint);
   c.args.value = v;
   return 0;
 }
@@ -60,7 +61,10 @@ function getCap(c: IoctlCtx): number {
  * looking at it. The caps of a device with display are KMS state xe-emu does not emulate.
  */
 function setClientCap(c: IoctlCtx): number {
-  return c.dev.modeset ? -EINVAL : -EOPNOTSUPP;
+  const cap = c.args.capability as bigint;
+  return c.dev.modeset
+    ? fail(EINVAL, '.capability %d: client caps of a display are not emulated', cap)
+    : fail(EOPNOTSUPP, '.capability %d: no modesetting on this device, every client cap is refused', cap);
 }
 
 /** isascii && isgraph: '!' to '~' (drm_validate_value_string). */
@@ -75,13 +79,13 @@ function isGraph(b: number): boolean {
  */
 function setClientName(c: IoctlCtx): number {
   const len = c.args.name_len as bigint;
-  if (len > BigInt(C('DRM_CLIENT_NAME_MAX_LEN'))) return -EINVAL;
+  if (len > BigInt(C('DRM_CLIENT_NAME_MAX_LEN'))) return fail(EINVAL, '.name_len %d: over %d', len, C('DRM_CLIENT_NAME_MAX_LEN'));
   if (len === 0n) {
     c.file.clientName = null;
     return 0;
   }
   const bytes = c.um.copyFromUser(c.args.name as bigint, Number(len));
-  if (!bytes.every(isGraph)) return -EINVAL;
+  if (!bytes.every(isGraph)) return fail(EINVAL, '.name: byte %d is not a printable non-space ASCII character', bytes.findIndex((b) => !isGraph(b)));
   c.file.clientName = new TextDecoder().decode(bytes);
   return 0;
 }

@@ -31,11 +31,11 @@ export function drmDevRegister(kernel: Kernel, dev: DrmDevice, driver: DrmDriver
   dev.ioctls = new IoctlTable([...DRM_IOCTLS, ...driver.ioctls]);
   kernel.chrdevs.register(DRM_MAJOR, (minor) => open(minor >= DRM_MINOR_RENDER ? 'render' : 'primary'));
   kernel.debugOps.register(DEBUG.FENCE_ATTACH, (p, [fd, handle, point]) =>
-    debugFenceAttach(dev.fences, fileAs(p.file(Number(fd)), DrmFile, EBADF).syncobjs, Number(handle), point),
+    debugFenceAttach(dev.fences, fileAs(p.file(Number(fd)), DrmFile, 'FENCE_ATTACH fd', EBADF).syncobjs, Number(handle), point),
   );
   kernel.debugOps.register(DEBUG.FENCE_SIGNAL, (_p, [id, errno]) => debugFenceSignal(dev.fences, id, errno));
   kernel.debugOps.register(DEBUG.CLIENT_NAME, (p, [fd, addr, len]) => {
-    const name = new TextEncoder().encode(fileAs(p.file(Number(fd)), DrmFile, EBADF).clientName ?? '');
+    const name = new TextEncoder().encode(fileAs(p.file(Number(fd)), DrmFile, 'CLIENT_NAME fd', EBADF).clientName ?? '');
     const n = Math.min(name.length, Number(len));
     if (n) p.um.copyToUser(addr, name, n);
     return [BigInt(name.length)];

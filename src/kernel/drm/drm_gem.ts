@@ -8,7 +8,7 @@
  */
 import { PAGE_SIZE } from '../../hw/memory.js';
 import { EACCES, EINVAL } from '../../uapi/errno.js';
-import { Errno } from '../os/errno.js';
+import { Errno, fail } from '../os/errno.js';
 import type { KFile } from '../os/file.js';
 import { IdTable } from '../os/idr.js';
 import type { MappingBacking, Mm } from '../os/mm.js';
@@ -149,8 +149,11 @@ export function gemMmap(
   writable: boolean,
 ): bigint {
   const obj = file.dev.vma.lookup(offset);
-  if (!obj || length <= 0 || pagesOf(length) > obj.pageCount) throw new Errno(EINVAL);
-  if (gemHandleOf(file, obj) === undefined) throw new Errno(EACCES);
+  if (!obj) throw new Errno(EINVAL, 'mmap offset %x: no GEM object starts there', offset);
+  if (length <= 0 || pagesOf(length) > obj.pageCount) {
+    throw new Errno(EINVAL, 'mmap length %d: outside the object (%d pages)', length, obj.pageCount);
+  }
+  if (gemHandleOf(file, obj) === undefined) throw new Errno(EACCES, 'mmap offset %x: this file holds no handle to the object', offset);
   return gemMapPages(obj, mm, 0, length, writable);
 }
 
@@ -182,7 +185,7 @@ function mappingOf(obj: GemObject): MappingBacking {
 /** DRM_IOCTL_GEM_CLOSE (drm_gem_close_ioctl): `pad` is not checked; an unknown handle (0 too) is -EINVAL. */
 function gemClose(c: IoctlCtx<GemFile>): number {
   const obj = c.file.objects.remove(c.args.handle as number);
-  if (!obj) return -EINVAL;
+  if (!obj) return fail(EINVAL, '.handle %d: no such object', c.args.handle as number);
   obj.put();
   return 0;
 }
@@ -192,5 +195,5 @@ export const DRM_GEM_IOCTLS: IoctlDef<GemFile>[] = [
   { name: 'DRM_IOCTL_GEM_CLOSE', handler: gemClose },
   // drm_invalid_op since upstream 1a4f03d22fb6 (2026): the copy-in, the permission check and
   // the copy-back happen, the answer is always -EINVAL.
-  { name: 'DRM_IOCTL_GEM_CHANGE_HANDLE', handler: () => -EINVAL },
+  { name: 'DRM_IOCTL_GEM_CHANGE_HANDLE', handler: () => fail(EINVAL, 'GEM_CHANGE_HANDLE is drm_invalid_op') },
 ];

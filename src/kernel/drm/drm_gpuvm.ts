@@ -340,7 +340,7 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
 
   /** The ops for every VMA overlapping [addr, addr + range): UNMAP if inside, else REMAP with its pieces. */
   private splitOps(addr: bigint, range: bigint, keep: (va: DrmGpuva<O, A, P>) => boolean): GpuvaOp<O, A, P>[] {
-    if (range === 0n || !this.rangeValid(addr, range)) throw new Errno(EINVAL);
+    if (range === 0n || !this.rangeValid(addr, range)) throw new Errno(EINVAL, 'VA range %x + %x: empty or outside the VA space', addr, range);
     const end = addr + range;
     const ops: GpuvaOp<O, A, P>[] = [];
     for (const va of this.within(addr, end)) {
@@ -387,8 +387,8 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
 
   /** drm_gpuva_insert: -EINVAL outside the VA space, -EEXIST over another VMA. */
   private insert(va: DrmGpuva<O, A, P>): void {
-    if (!this.rangeValid(va.start, va.range)) throw new Errno(EINVAL);
-    if (!this.within(va.start, va.end).next().done) throw new Errno(EEXIST);
+    if (!this.rangeValid(va.start, va.range)) throw new Errno(EINVAL, 'VMA %x + %x: outside the VA space', va.start, va.range);
+    if (!this.within(va.start, va.end).next().done) throw new Errno(EEXIST, 'VMA %x + %x: overlaps another VMA', va.start, va.range);
     this.tree.setElement(va.start, va);
     va.inTree = true;
   }

@@ -12,7 +12,7 @@ import { DRM_IOCTL_TYPE, IOC, ioc, iocDecode } from '../../uapi/ioctl.js';
 import type { Layout } from '../../uapi/layout.js';
 import type { IoctlDir } from '../../uapi/types.js';
 import { C, IOCTL_LIST } from '../../uapi/uapi.js';
-import { Errno } from '../os/errno.js';
+import { Errno, fail, reasonStruct } from '../os/errno.js';
 import type { Task } from '../os/file.js';
 import type { UserMemory } from '../os/uaccess.js';
 import type { CallResult, Wait } from '../os/wait.js';
@@ -156,8 +156,13 @@ interface KmsDevice {
 /** The handler of an unserved core slot. */
 function slotHandler(answer: SlotAnswer): IoctlHandler {
   if (answer === 'noop') return () => 0;
-  if (answer === 'kms') return (c) => ((c.dev as KmsDevice).modeset ? -EINVAL : -EOPNOTSUPP);
-  return () => -EINVAL;
+  if (answer === 'kms') {
+    return (c) =>
+      (c.dev as KmsDevice).modeset
+        ? fail(EINVAL, 'KMS ioctl: display state is not emulated')
+        : fail(EOPNOTSUPP, 'KMS ioctl on a device without modesetting');
+  }
+  return () => fail(EINVAL, 'ioctl not implemented (legacy, master or auth ioctl)');
 }
 
 /** A core slot xe-emu does not serve, with the kernel's command direction and size. */
@@ -225,9 +230,11 @@ export function drmIoctl(table: IoctlTable, file: IoctlFile, task: Task, request
   try {
     // _IOC fields, read without building an object (this is the hot path of every ioctl).
     // A foreign type byte is -ENOTTY (upstream "drm: Return -ENOTTY for non-drm ioctls").
-    if (((request >>> IOC.TYPESHIFT) & IOC.TYPEMASK) !== DRM_IOCTL_TYPE) return { done: true, rc: -ENOTTY };
-    const entry = table.lookup((request >>> IOC.NRSHIFT) & IOC.NRMASK);
-    if (!entry) return { done: true, rc: -EINVAL };
+    const type = (request >>> IOC.TYPESHIFT) & IOC.TYPEMASK;
+    if (type !== DRM_IOCTL_TYPE) return { done: true, rc: fail(ENOTTY, 'request %x: type byte %x is not DRM (0x64)', request >>> 0, type) };
+    const nr = (request >>> IOC.NRSHIFT) & IOC.NRMASK;
+    const entry = table.lookup(nr);
+    if (!entry) return { done: true, rc: fail(EINVAL, 'request %x: no ioctl number %x in this driver', request >>> 0, nr) };
     const dir = (request >>> IOC.DIRSHIFT) & IOC.DIRMASK;
     return runEntry(entry, task, file, dir, (request >>> IOC.SIZESHIFT) & IOC.SIZEMASK, argp);
   } catch (e) {
@@ -253,16 +260,22 @@ function runEntry(entry: Entry, task: Task, file: IoctlFile, userDir: number, us
   const ctx: IoctlCtx = { dev: file.dev, proc: task, file, um, args: structView(layout, scratchView) };
   let r: number | Wait;
   try {
-    r = permitted(entry, file, task) ? entry.handler(ctx) : -EACCES;
+    r = permitted(entry, file, task) ? entry.handler(ctx) : fail(EACCES, entry.rootOnly ? 'DRM_ROOT_ONLY: needs CAP_SYS_ADMIN' : 'not DRM_RENDER_ALLOW: primary node only');
   } catch (e) {
     if (!(e instanceof Errno)) throw e;
     r = -e.errno;
   }
-  if (typeof r === 'number') return { done: true, rc: copyBack(ctx, scratch, outSize, argp, r) };
+  if (typeof r === 'number') return { done: true, rc: finish(layout, copyBack(ctx, scratch, outSize, argp, r)) };
   // The call sleeps: its argument moves out of the shared scratch buffer.
   const own = scratch.slice(0, ksize);
   rebindView(ctx.args, new DataView(own.buffer));
-  return { done: false, wait: r, finish: (rc) => copyBack(ctx, own, outSize, argp, rc) };
+  return { done: false, wait: r, finish: (rc) => finish(layout, copyBack(ctx, own, outSize, argp, rc)) };
+}
+
+/** The call's result; a failure's reason about an argument field gets the struct's name. */
+function finish(layout: Layout, rc: number): number {
+  if (rc < 0) reasonStruct(-rc, layout.name);
+  return rc;
 }
 
 /**
@@ -281,7 +294,7 @@ function copyBack(ctx: IoctlCtx, kbuf: Uint8Array, outSize: number, argp: bigint
   try {
     ctx.um.copyToUser(argp, kbuf, outSize);
   } catch (e) {
-    if (e instanceof Errno) return -EFAULT;
+    if (e instanceof Errno) return fail(EFAULT, 'copy back of %d bytes to argp: %s', outSize, e.reason);
     throw e;
   }
   return rc;

@@ -11,7 +11,7 @@
 import { PAGE_SIZE } from '../../hw/memory.js';
 import { EBADF, EINVAL, ENOENT, ENOSPC } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import { check, Errno } from '../os/errno.js';
+import { check, Errno, fail } from '../os/errno.js';
 import { KFile } from '../os/file.js';
 import type { Mm } from '../os/mm.js';
 import { gemHandleOf, gemMapPages, type GemFile, type GemObject } from './drm_gem.js';
@@ -47,9 +47,11 @@ export class DmaBuf extends KFile {
    * to the object; a range past its end -> -EINVAL. No handle is needed.
    */
   override mmap(mm: Mm, offset: bigint, length: number, writable: boolean): bigint {
-    if (offset % BigInt(PAGE_SIZE) !== 0n || length <= 0) throw new Errno(EINVAL);
+    if (offset % BigInt(PAGE_SIZE) !== 0n || length <= 0) throw new Errno(EINVAL, 'dma-buf mmap(offset %x, length %d): bad range', offset, length);
     const pgoff = offset / BigInt(PAGE_SIZE);
-    if (pgoff + BigInt(Math.ceil(length / PAGE_SIZE)) > BigInt(this.obj.pageCount)) throw new Errno(EINVAL);
+    if (pgoff + BigInt(Math.ceil(length / PAGE_SIZE)) > BigInt(this.obj.pageCount)) {
+      throw new Errno(EINVAL, 'dma-buf mmap(offset %x, length %d): past the object (%d pages)', offset, length, this.obj.pageCount);
+    }
     return gemMapPages(this.obj, mm, Number(pgoff), length, writable);
   }
 
@@ -93,11 +95,11 @@ type PrimeFile = GemFile & { readonly dev: PrimeDevice };
 function primeHandleToFd(c: IoctlCtx<PrimeFile>): number {
   const a = c.args;
   const flags = a.flags as number;
-  check((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0, EINVAL);
+  check((flags & ~(DRM_CLOEXEC | DRM_RDWR)) !== 0, EINVAL, '.flags %x: only DRM_CLOEXEC | DRM_RDWR allowed', flags);
   const exp = c.dev.driver?.gemPrimeExport ?? drmGemPrimeExport;
   a.fd = c.proc.installNewFd(() => {
     const obj = c.file.objects.get(a.handle as number);
-    check(!obj, ENOENT);
+    check(!obj, ENOENT, '.handle %d: no such object', a.handle as number);
     return obj!.dmabuf ? obj!.dmabuf.get() : exp(obj!, flags);
   });
   return 0;
@@ -112,8 +114,8 @@ function primeHandleToFd(c: IoctlCtx<PrimeFile>): number {
 function primeFdToHandle(c: IoctlCtx<PrimeFile>): number {
   const a = c.args;
   const f = c.proc.fds.get(a.fd as number);
-  check(!f, EBADF);
-  check(!(f instanceof DmaBuf), EINVAL);
+  check(!f, EBADF, '.fd %d: not open', a.fd as number);
+  check(!(f instanceof DmaBuf), EINVAL, '.fd %d: a %s file, not a dma-buf', a.fd as number, f?.kind ?? '');
   const buf = f as DmaBuf;
   const have = gemHandleOf(c.file, buf.obj);
   if (have !== undefined) {
@@ -124,7 +126,7 @@ function primeFdToHandle(c: IoctlCtx<PrimeFile>): number {
   const handle = c.file.objects.alloc(obj);
   if (handle < 0) {
     obj.put();
-    return -ENOSPC;
+    return fail(ENOSPC, 'GEM handle table full');
   }
   // Importing its own dma-buf links an object that lost its link with its last handle.
   if (obj === buf.obj && !obj.dmabuf) obj.dmabuf = buf.get();

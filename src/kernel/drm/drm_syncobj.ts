@@ -6,7 +6,7 @@
  */
 import { EBADF, EINVAL, ENOENT, ENOMEM, ENOSPC, ETIME } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
-import { Errno } from '../os/errno.js';
+import { Errno, fail } from '../os/errno.js';
 import { EventFd } from '../os/eventfd.js';
 import { KFile } from '../os/file.js';
 import type { IdTable } from '../os/idr.js';
@@ -244,7 +244,7 @@ function lookup(c: Ctx, handle: unknown): Syncobj | undefined {
 
 /** kmalloc_array(count, size) fails (-ENOMEM) past the largest kmalloc. */
 function kmallocArray(count: number, size: number): void {
-  if (count * size > KMALLOC_MAX) throw new Errno(ENOMEM);
+  if (count * size > KMALLOC_MAX) throw new Errno(ENOMEM, 'count_handles %d: array of %d-byte entries over the kmalloc limit', count, size);
 }
 
 /**
@@ -256,9 +256,9 @@ function lookupArray(c: Ctx, ptr: bigint, count: number): Syncobj[] {
   kmallocArray(count, 4);
   const handles = getUserU32Array(c.um, ptr, count);
   kmallocArray(count, 8);
-  return handles.map((h) => {
+  return handles.map((h, i) => {
     const s = c.file.syncobjs.get(h);
-    if (!s) throw new Errno(ENOENT);
+    if (!s) throw new Errno(ENOENT, 'handles[%d] %d: no such syncobj', i, h);
     return s;
   });
 }
@@ -286,22 +286,22 @@ function waitPoints(c: Ctx, ptr: bigint, count: number): bigint[] {
 
 function create(c: Ctx): number {
   const flags = num(c.args.flags);
-  if (flags & ~CREATE_SIGNALED) return -EINVAL;
+  if (flags & ~CREATE_SIGNALED) return fail(EINVAL, '.flags %x: unknown bits %x', flags, flags & ~CREATE_SIGNALED);
   const s = new Syncobj(c.dev.fences);
   if (flags & CREATE_SIGNALED) s.signalStub();
   const h = c.file.syncobjs.alloc(s);
   if (h < 0) {
     s.put();
-    return -ENOSPC;
+    return fail(ENOSPC, 'syncobj handle table full');
   }
   c.args.handle = h;
   return 0;
 }
 
 function destroy(c: Ctx): number {
-  if (num(c.args.pad)) return -EINVAL;
+  if (num(c.args.pad)) return fail(EINVAL, '.pad %x: must be 0', num(c.args.pad));
   const s = c.file.syncobjs.remove(num(c.args.handle));
-  if (!s) return -EINVAL;
+  if (!s) return fail(EINVAL, '.handle %d: no such syncobj', num(c.args.handle));
   s.put();
   return 0;
 }
@@ -309,25 +309,25 @@ function destroy(c: Ctx): number {
 function handleToFd(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
-  if (num(a.pad)) return -EINVAL;
-  if (flags & ~(EXPORT_SYNC_FILE | EXPORT_TIMELINE)) return -EINVAL;
+  if (num(a.pad)) return fail(EINVAL, '.pad %x: must be 0', num(a.pad));
+  if (flags & ~(EXPORT_SYNC_FILE | EXPORT_TIMELINE)) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const point = flags & EXPORT_TIMELINE ? big(a.point) : 0n;
   if (flags & EXPORT_SYNC_FILE) {
     // drm_syncobj_export_sync_file reserves the fd first: a full table is -EMFILE before the lookup.
     a.fd = c.proc.installNewFd(() => {
       const s = lookup(c, a.handle);
-      if (!s) throw new Errno(ENOENT);
+      if (!s) throw new Errno(ENOENT, '.handle %d: no such syncobj', num(a.handle));
       const f = s.findFence(point);
-      if (!f) throw new Errno(EINVAL);
+      if (!f) throw new Errno(EINVAL, '.handle %d point %d: no fence to export', num(a.handle), point);
       return new SyncFile(f);
     });
     return 0;
   }
   // Without EXPORT_SYNC_FILE a point is invalid whatever the TIMELINE flag (the March 2026
   // relaxation to "only with TIMELINE" was reverted upstream).
-  if (big(a.point) !== 0n) return -EINVAL;
+  if (big(a.point) !== 0n) return fail(EINVAL, '.point %d: set without EXPORT_SYNC_FILE', big(a.point));
   const s = lookup(c, a.handle);
-  if (!s) return -EINVAL;
+  if (!s) return fail(EINVAL, '.handle %d: no such syncobj', num(a.handle));
   a.fd = c.proc.installFd(new SyncobjFile(s.get()));
   return 0;
 }
@@ -335,24 +335,24 @@ function handleToFd(c: Ctx): number {
 function fdToHandle(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
-  if (num(a.pad)) return -EINVAL;
-  if (flags & ~(IMPORT_SYNC_FILE | IMPORT_TIMELINE)) return -EINVAL;
+  if (num(a.pad)) return fail(EINVAL, '.pad %x: must be 0', num(a.pad));
+  if (flags & ~(IMPORT_SYNC_FILE | IMPORT_TIMELINE)) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const point = flags & IMPORT_TIMELINE ? big(a.point) : 0n;
   const file = c.proc.fds.get(num(a.fd));
   if (flags & IMPORT_SYNC_FILE) {
-    if (!(file instanceof SyncFile)) return -EINVAL;
+    if (!(file instanceof SyncFile)) return fail(EINVAL, '.fd %d: not a sync_file', num(a.fd));
     const s = lookup(c, a.handle);
-    if (!s) return -ENOENT;
+    if (!s) return fail(ENOENT, '.handle %d: no such syncobj', num(a.handle));
     if (point) s.addPoint(file.fence, point);
     else s.replace(file.fence);
     return 0;
   }
-  if (big(a.point) !== 0n) return -EINVAL;
-  if (!(file instanceof SyncobjFile)) return -EINVAL;
+  if (big(a.point) !== 0n) return fail(EINVAL, '.point %d: set without IMPORT_SYNC_FILE', big(a.point));
+  if (!(file instanceof SyncobjFile)) return fail(EINVAL, '.fd %d: not a syncobj file', num(a.fd));
   const h = c.file.syncobjs.alloc(file.syncobj.get());
   if (h < 0) {
     file.syncobj.put();
-    return -ENOSPC;
+    return fail(ENOSPC, 'syncobj handle table full');
   }
   a.handle = h;
   return 0;
@@ -381,7 +381,7 @@ function arrayWait(
     const f = objs[i].findFence(points[i]);
     if (!f) {
       if (forSubmit) continue;
-      return -EINVAL;
+      return fail(EINVAL, 'handles[%d] point %d: no fence (no WAIT_FOR_SUBMIT)', i, points[i]);
     }
     entries[i].fence = f;
     if (available || f.signaled) {
@@ -410,7 +410,7 @@ function arrayWait(
   const release = (): void => entries.forEach((e, i) => objs[i].removeSubmitWaiter(e));
   const end = (ok: boolean): number => {
     release();
-    if (!ok) return -ETIME;
+    if (!ok) return fail(ETIME, 'timed out before the fences signalled');
     done(first);
     return 0;
   };
@@ -427,7 +427,7 @@ function arrayWait(
 function wait(c: Ctx): number | Wait {
   const a = c.args;
   const flags = num(a.flags);
-  if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_DEADLINE)) return -EINVAL;
+  if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_DEADLINE)) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const count = num(a.count_handles);
   if (count === 0) return 0;
   const objs = lookupArray(c, big(a.handles), count);
@@ -440,7 +440,7 @@ function wait(c: Ctx): number | Wait {
 function timelineWait(c: Ctx): number | Wait {
   const a = c.args;
   const flags = num(a.flags);
-  if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_AVAILABLE | WAIT_DEADLINE)) return -EINVAL;
+  if (flags & ~(WAIT_ALL | WAIT_FOR_SUBMIT | WAIT_AVAILABLE | WAIT_DEADLINE)) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const count = num(a.count_handles);
   if (count === 0) return 0;
   const objs = lookupArray(c, big(a.handles), count);
@@ -451,9 +451,9 @@ function timelineWait(c: Ctx): number | Wait {
 
 function resetOrSignal(c: Ctx, op: (s: Syncobj) => void): number {
   const a = c.args;
-  if (num(a.pad)) return -EINVAL;
+  if (num(a.pad)) return fail(EINVAL, '.pad %x: must be 0', num(a.pad));
   const count = num(a.count_handles);
-  if (count === 0) return -EINVAL;
+  if (count === 0) return fail(EINVAL, '.count_handles: 0');
   const objs = lookupArray(c, big(a.handles), count);
   objs.forEach(op);
   return 0;
@@ -461,9 +461,9 @@ function resetOrSignal(c: Ctx, op: (s: Syncobj) => void): number {
 
 function timelineSignal(c: Ctx): number {
   const a = c.args;
-  if (num(a.flags)) return -EINVAL;
+  if (num(a.flags)) return fail(EINVAL, '.flags %x: must be 0', num(a.flags));
   const count = num(a.count_handles);
-  if (count === 0) return -EINVAL;
+  if (count === 0) return fail(EINVAL, '.count_handles: 0');
   const objs = lookupArray(c, big(a.handles), count);
   const points = copyPoints(c, big(a.points), count);
   objs.forEach((s, i) => s.addPoint(c.dev.fences.stub(), points[i]));
@@ -473,9 +473,9 @@ function timelineSignal(c: Ctx): number {
 function query(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
-  if (flags & ~QUERY_LAST_SUBMITTED) return -EINVAL;
+  if (flags & ~QUERY_LAST_SUBMITTED) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const count = num(a.count_handles);
-  if (count === 0) return -EINVAL;
+  if (count === 0) return fail(EINVAL, '.count_handles: 0');
   const objs = lookupArray(c, big(a.handles), count);
   const ptr = big(a.points);
   // One write per entry: a fault stops here with -EFAULT, earlier points stay written.
@@ -485,15 +485,15 @@ function query(c: Ctx): number {
 
 function transfer(c: Ctx): number | Wait {
   const a = c.args;
-  if (num(a.pad)) return -EINVAL;
+  if (num(a.pad)) return fail(EINVAL, '.pad %x: must be 0', num(a.pad));
   const dst = lookup(c, a.dst_handle);
-  if (!dst) return -ENOENT;
+  if (!dst) return fail(ENOENT, '.dst_handle %d: no such syncobj', num(a.dst_handle));
   // drm_syncobj_find_fence looks the source up before it checks the flags (newest order,
   // sync_exec.md 11): an unknown source with bad flags is -ENOENT.
   const src = lookup(c, a.src_handle);
-  if (!src) return -ENOENT;
+  if (!src) return fail(ENOENT, '.src_handle %d: no such syncobj', num(a.src_handle));
   const flags = num(a.flags);
-  if (flags & ~WAIT_FOR_SUBMIT) return -EINVAL;
+  if (flags & ~WAIT_FOR_SUBMIT) return fail(EINVAL, '.flags %x: unknown bits', flags);
   const srcPoint = big(a.src_point);
   const dstPoint = big(a.dst_point);
   const apply = (f: Fence): number => {
@@ -503,7 +503,7 @@ function transfer(c: Ctx): number | Wait {
   };
   const f = src.findFence(srcPoint);
   if (f) return apply(f);
-  if (!(flags & WAIT_FOR_SUBMIT)) return -EINVAL;
+  if (!(flags & WAIT_FOR_SUBMIT)) return fail(EINVAL, '.src_point %d: no fence (no WAIT_FOR_SUBMIT)', srcPoint);
   // Wait up to 5 s for the source point to be submitted; both objects stay referenced.
   const w: SubmitWaiter = { point: srcPoint, fence: null };
   src.get();
@@ -519,7 +519,7 @@ function transfer(c: Ctx): number | Wait {
   };
   const end = (): number => {
     src.removeSubmitWaiter(w);
-    const rc = w.fence ? apply(w.fence) : -ETIME;
+    const rc = w.fence ? apply(w.fence) : fail(ETIME, '.src_point %d: not submitted within 5 s', srcPoint);
     drop();
     return rc;
   };
@@ -534,14 +534,14 @@ function transfer(c: Ctx): number | Wait {
 function eventfd(c: Ctx): number {
   const a = c.args;
   const flags = num(a.flags);
-  if (flags & ~WAIT_AVAILABLE) return -EINVAL;
-  if (num(a.pad)) return -EINVAL;
+  if (flags & ~WAIT_AVAILABLE) return fail(EINVAL, '.flags %x: unknown bits', flags);
+  if (num(a.pad)) return fail(EINVAL, '.pad %x: must be 0', num(a.pad));
   const s = lookup(c, a.handle);
-  if (!s) return -ENOENT;
+  if (!s) return fail(ENOENT, '.handle %d: no such syncobj', num(a.handle));
   // eventfd_ctx_fdget: no such fd -> -EBADF; not an eventfd -> -EINVAL.
   const f = c.proc.fds.get(num(a.fd));
-  if (!f) return -EBADF;
-  if (!(f instanceof EventFd)) return -EINVAL;
+  if (!f) return fail(EBADF, '.fd %d: not open', num(a.fd));
+  if (!(f instanceof EventFd)) return fail(EINVAL, '.fd %d: a %s file, not an eventfd', num(a.fd), f.kind);
   s.addEventfd(f.get(), big(a.point), flags);
   return 0;
 }
@@ -571,7 +571,7 @@ export const DRM_SYNCOBJ_IOCTLS: IoctlDef<SyncobjHolder>[] = [
  */
 export function debugFenceAttach(fences: FenceDomain, syncobjs: IdTable<Syncobj>, handle: number, point: bigint): bigint[] {
   const s = syncobjs.get(handle);
-  if (!s) throw new Errno(ENOENT);
+  if (!s) throw new Errno(ENOENT, 'FENCE_ATTACH: syncobj %d: no such handle', handle);
   const f = fences.create({ name: 'test' });
   fences.register(f);
   if (point) s.addPoint(f, point);
@@ -582,7 +582,7 @@ export function debugFenceAttach(fences: FenceDomain, syncobjs: IdTable<Syncobj>
 /** DEBUG FENCE_SIGNAL: signals a registered fence, with error -errno when errno != 0; -EINVAL for an unknown (or already signalled) id. */
 export function debugFenceSignal(fences: FenceDomain, id: bigint, errno: bigint): void {
   const f = fences.external.get(Number(id));
-  if (!f) throw new Errno(EINVAL);
+  if (!f) throw new Errno(EINVAL, 'FENCE_SIGNAL: fence %d: unknown or already signalled', id);
   fences.external.delete(f.id);
   const e = Math.abs(Number(BigInt.asIntN(64, errno)));
   f.signal(e ? -e : 0);

@@ -57,7 +57,7 @@ export class VmaOffsetManager<T> {
   add(obj: T, size: bigint): bigint {
     const pages = (size + PAGE_BYTES - 1n) / PAGE_BYTES;
     const hole = pages === 0n ? undefined : this.bestHole(pages);
-    if (!hole) throw new Errno(ENOSPC);
+    if (!hole) throw new Errno(ENOSPC, 'fake mmap offset space: no hole of %d pages', pages);
     this.holes.delete(hole.start);
     if (hole.pages > pages) this.addHole(hole.start + pages, hole.pages - pages);
     this.nodes.set(hole.start, { pages, obj });

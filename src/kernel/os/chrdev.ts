@@ -23,7 +23,7 @@ export class ChrdevRegistry {
   /** chrdev_open: the driver's file for (major, minor); no such device is -ENODEV. */
   open(major: number, minor: number): KFile {
     const open = this.devs.get(major);
-    if (!open) throw new Errno(ENODEV);
+    if (!open) throw new Errno(ENODEV, 'no character device %d:%d', major, minor);
     return open(minor);
   }
 }

@@ -23,7 +23,7 @@ export class DebugRegistry {
   /** Runs operation `nr`; an unknown one is -EINVAL. */
   call(nr: number, proc: Process, args: bigint[]): bigint[] {
     const op = this.ops.get(nr);
-    if (!op) throw new Errno(EINVAL);
+    if (!op) throw new Errno(EINVAL, 'debug op %d: unknown', nr);
     return op(proc, args) ?? [];
   }
 }

@@ -5,7 +5,7 @@
  * file's class implements; the syscall layer calls them without knowing the class.
  */
 import { EBADF, EINVAL, ENOTTY } from '../../uapi/errno.js';
-import { Errno } from './errno.js';
+import { Errno, fail } from './errno.js';
 import type { IdTable } from './idr.js';
 import type { Mm } from './mm.js';
 import type { UserMemory } from './uaccess.js';
@@ -53,7 +53,7 @@ export abstract class KFile {
 
   /** unlocked_ioctl: a file without the op is -ENOTTY (not a typewriter). */
   ioctl(_task: Task, _request: number, _argp: bigint): CallResult {
-    return { done: true, rc: -ENOTTY };
+    return { done: true, rc: fail(ENOTTY, 'ioctl on a %s file, not a DRM device', this.kind) };
   }
 
   /** FMODE_WRITE: the file was opened for writing; a shared writable mmap needs it. */
@@ -66,15 +66,15 @@ export abstract class KFile {
    * the address. A file without the op is -EBADF (the emulator's answer for "not a mappable fd").
    */
   mmap(_mm: Mm, _offset: bigint, _length: number, _writable: boolean): bigint {
-    throw new Errno(EBADF);
+    throw new Errno(EBADF, 'mmap of a %s file: not mappable', this.kind);
   }
 
   /** Frees what the file owns. */
   protected abstract release(): void;
 }
 
-/** Throws -EINVAL (or `errno`) unless `f` is a file of class `cls`. */
-export function fileAs<T extends KFile>(f: KFile | undefined, cls: abstract new (...a: never[]) => T, errno = EINVAL): T {
-  if (!(f instanceof cls)) throw new Errno(errno);
+/** Throws -EINVAL (or `errno`) unless `f` is a file of class `cls`; `what` names it in the reason. */
+export function fileAs<T extends KFile>(f: KFile | undefined, cls: abstract new (...a: never[]) => T, what: string, errno = EINVAL): T {
+  if (!(f instanceof cls)) throw new Errno(errno, '%s: a %s file, not %s', what, f?.kind ?? 'missing', cls.name);
   return f;
 }

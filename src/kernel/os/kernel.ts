@@ -8,10 +8,11 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { PAGE_SIZE, PageAllocator, PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
 import * as ch from '../../uapi/channel.js';
-import { EACCES, EAGAIN, EINVAL, ESRCH } from '../../uapi/errno.js';
+import { EACCES, EAGAIN, EINVAL, ESRCH, errnoName } from '../../uapi/errno.js';
+import { requestName } from '../../uapi/uapi.js';
 import { ChrdevRegistry } from './chrdev.js';
 import { DebugRegistry } from './debug.js';
-import { Errno } from './errno.js';
+import { clearReason, Errno, fail, takeReason } from './errno.js';
 import { EventFd } from './eventfd.js';
 import { fileAs, type KFile } from './file.js';
 import type { MmapRequest } from './mm.js';
@@ -31,6 +32,8 @@ export interface BootData {
   /** Page table of process 1, whose first thread uses slot 0. */
   ptSab: SharedArrayBuffer;
   caps: number[];
+  /** Keep a log of failed calls with their reasons (drm.debug; read with SYS.SYSLOG). */
+  dmesg?: boolean;
 }
 
 /** Result of one system call: RESULT word, ERRNO and 64-bit return words. */
@@ -53,6 +56,14 @@ export interface DeviceHost {
 export function standaloneHost(regions: RegionDesc[]): DeviceHost {
   return { phys: new PhysicalMemory(regions), sysmem: new PageAllocator(regions[0]), waitq: new WaitQueue() };
 }
+
+/** Lines the failure log keeps (the oldest go first). */
+const DMESG_LINES = 1000;
+
+/** System call names by number, for the failure log. */
+const SYS_NAMES = new Map<number, string>(Object.entries(ch.SYS).map(([k, v]) => [v, k.toLowerCase()]));
+
+const utf8 = new TextEncoder();
 
 /** A blocked call: its slot, the wait, and the file the call holds until it ends (fdget). */
 interface Parked {
@@ -81,6 +92,8 @@ export class Kernel implements DeviceHost {
   private activeSlots: number[] = [];
   private parked: Parked[] = [];
   private nextPid = 1;
+  /** Failed calls with their reasons, when the log is on (BootData.dmesg). */
+  private readonly dmesg: string[] | null;
   stopped = false;
 
   constructor(
@@ -91,6 +104,7 @@ export class Kernel implements DeviceHost {
     this.sysmem = new PageAllocator(boot.regions[0]);
     this.i32 = new Int32Array(boot.control);
     this.i64 = new BigInt64Array(boot.control);
+    this.dmesg = boot.dmesg ? [] : null;
     const p = this.newProcess(boot.ptSab, boot.caps);
     this.claimSlot(0, p);
     this.debugOps.register(ch.DEBUG.KERNEL_BUG, () => {
@@ -145,7 +159,7 @@ export class Kernel implements DeviceHost {
         return s;
       }
     }
-    throw new Errno(EAGAIN);
+    throw new Errno(EAGAIN, 'all %d channel slots in use', ch.MAX_CHANNELS);
   }
 
   /** Whether any slot has a posted request. */
@@ -171,6 +185,7 @@ export class Kernel implements DeviceHost {
   private serve(slot: number): void {
     const proc = this.slotProc.get(slot)!;
     const nr = this.i32[this.word(slot, ch.CH_SYSCALL)];
+    clearReason();
     try {
       const r = this.syscall(slot, proc, nr);
       if (r) this.complete(slot, r);
@@ -184,19 +199,35 @@ export class Kernel implements DeviceHost {
   private complete(slot: number, r: SysResult): void {
     this.i32[this.word(slot, ch.CH_RESULT)] = r.rc < 0 ? -1 : r.rc;
     this.i32[this.word(slot, ch.CH_ERRNO)] = r.rc < 0 ? -r.rc : 0;
+    if (r.rc < 0) this.explain(slot, -r.rc);
     const base = (ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_RETS_BYTE) / 8;
     if (r.rets) for (let i = 0; i < r.rets.length; i++) this.i64[base + i] = r.rets[i];
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_DONE);
     if (Atomics.load(this.i32, this.word(slot, ch.CH_SLEEPING))) Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
   }
 
-  /** An internal error while serving a call: report it to the caller instead of dying. */
-  private bug(slot: number, e: unknown): void {
-    const msg = new TextEncoder().encode(String(e instanceof Error ? (e.stack ?? e.message) : e));
+  /** Writes `text` into the slot's message area, NUL-terminated, cut to fit. */
+  private setMessage(slot: number, text: string): void {
     const at = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_MSG_BYTE;
     const u8 = new Uint8Array(this.i32.buffer, at, ch.CH_MSG_BYTES);
-    u8.fill(0);
-    u8.set(msg.subarray(0, ch.CH_MSG_BYTES - 1));
+    u8[utf8.encodeInto(text, u8.subarray(0, ch.CH_MSG_BYTES - 1)).written] = 0;
+  }
+
+  /** A failed call: its reason goes into the slot's message area and, when on, the log. */
+  private explain(slot: number, errno: number): void {
+    const reason = takeReason(errno);
+    this.setMessage(slot, reason);
+    if (!this.dmesg) return;
+    const nr = this.i32[this.word(slot, ch.CH_SYSCALL)];
+    const call = nr === ch.SYS.IOCTL ? requestName(this.i32[this.word(slot, ch.CH_ARGS_BYTE / 4 + 2)]) : SYS_NAMES.get(nr);
+    const pid = this.slotProc.get(slot)?.pid;
+    this.dmesg.push(`[${call ?? `syscall ${nr}`}] pid ${pid}: ${errnoName(errno) ?? 'errno'} (-${errno}): ${reason}`);
+    if (this.dmesg.length > DMESG_LINES) this.dmesg.shift();
+  }
+
+  /** An internal error while serving a call: report it to the caller instead of dying. */
+  private bug(slot: number, e: unknown): void {
+    this.setMessage(slot, String(e instanceof Error ? (e.stack ?? e.message) : e));
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_KERNEL_BUG);
     Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
   }
@@ -242,7 +273,7 @@ export class Kernel implements DeviceHost {
       case ch.SYS.EVENTFD:
         return { rc: p.installFd(new EventFd(BigInt.asUintN(64, a(0)))) };
       case ch.SYS.READ:
-        return { rc: 0, rets: [fileAs(p.file(Number(a(0))), EventFd).take()] };
+        return { rc: 0, rets: [fileAs(p.file(Number(a(0))), EventFd, 'read: fd').take()] };
       case ch.SYS.DUP:
         return { rc: p.installFd(p.file(Number(a(0))).get()) };
       case ch.SYS.GETFD:
@@ -251,6 +282,8 @@ export class Kernel implements DeviceHost {
         return this.kill(slot, this.process(a(0)));
       case ch.SYS.DEBUG:
         return { rc: 0, rets: this.debugOps.call(Number(a(0)), p, [a(1), a(2), a(3), a(4)]) };
+      case ch.SYS.SYSLOG:
+        return { rc: this.syslog(p, BigInt.asUintN(64, a(0)), Number(a(1))) };
       case ch.SYS.GETPID:
         return { rc: p.pid };
       case ch.SYS.SETRLIMIT:
@@ -264,7 +297,7 @@ export class Kernel implements DeviceHost {
         this.shutdown();
         return { rc: 0 };
       default:
-        return { rc: -EINVAL };
+        return { rc: fail(EINVAL, 'system call %d: unknown', nr) };
     }
   }
 
@@ -290,7 +323,7 @@ export class Kernel implements DeviceHost {
   /** The live process `pid`, or -ESRCH. */
   private process(pid: bigint): Process {
     const p = pid > 0n && pid <= 0x7fffffffn ? this.procs.get(Number(pid)) : undefined;
-    if (!p) throw new Errno(ESRCH);
+    if (!p) throw new Errno(ESRCH, 'pid %d: no such process', pid);
     return p;
   }
 
@@ -299,23 +332,33 @@ export class Kernel implements DeviceHost {
    * placed, a shared writable mapping of a file not opened for writing is -EACCES.
    */
   private mmap(p: Process, fd: number, offset: bigint, prot: number, req: MmapRequest): bigint {
-    if (offset % BigInt(PAGE_SIZE) !== 0n) throw new Errno(EINVAL);
+    if (offset % BigInt(PAGE_SIZE) !== 0n) throw new Errno(EINVAL, 'mmap offset %x: not page aligned', offset);
     const file = fd === -1 ? null : p.file(fd);
     const writable = (prot & ch.PROT.WRITE) !== 0;
     return p.mm.mmap(
       req,
       file &&
         ((len) => {
-          if (writable && !file.writable) throw new Errno(EACCES);
+          if (writable && !file.writable) throw new Errno(EACCES, 'mmap PROT_WRITE of a %s file opened read-only', file.kind);
           return file.mmap(p.mm, offset, len, writable);
         }),
     );
   }
 
+  /**
+   * syslog(buf, len): copies up to `len` bytes of the failure log (lines ending in '\n')
+   * to `buf`; returns the log's full size. Without the log (BootData.dmesg) it is empty.
+   */
+  private syslog(p: Process, buf: bigint, len: number): number {
+    const text = utf8.encode(this.dmesg?.map((l) => `${l}\n`).join('') ?? '');
+    if (len > 0) p.um.copyToUser(buf, text, Math.min(len, text.length));
+    return text.length;
+  }
+
   private processCreate(capMask: bigint): SysResult {
     const msg = this.port ? receiveMessageOnPort(this.port) : undefined;
     const ptSab = (msg?.message as { ptSab?: SharedArrayBuffer } | undefined)?.ptSab;
-    if (!ptSab) throw new Errno(EINVAL);
+    if (!ptSab) throw new Errno(EINVAL, 'process_create: no page table was posted');
     const caps = [...Array(64).keys()].filter((c) => (capMask >> BigInt(c)) & 1n);
     const p = this.newProcess(ptSab, caps);
     const slot = this.allocSlot(p);
@@ -385,6 +428,7 @@ export class Kernel implements DeviceHost {
     const now = monotonicNs();
     const still: Parked[] = [];
     for (const w of this.parked) {
+      clearReason();
       try {
         const rc = this.step(w, woken, now);
         if (rc === null) still.push(w);

@@ -149,7 +149,7 @@ export class Mm {
    * when none contains it or one already starts there. -EINVAL unless page aligned.
    */
   split(addr: bigint): void {
-    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL);
+    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL, 'split at %x: not page aligned', addr);
     const i = this.pt.pageIndex(addr);
     if (i >= 0) this.splitAt(i);
   }
@@ -161,7 +161,7 @@ export class Mm {
    */
   munmap(addr: bigint, length: bigint): void {
     if ((addr & IN_PAGE) !== 0n || addr > TASK_SIZE || length > TASK_SIZE - addr || length === 0n) {
-      throw new Errno(EINVAL);
+      throw new Errno(EINVAL, 'munmap(%x, %d): unaligned, empty or past TASK_SIZE', addr, length);
     }
     this.unmapPages(...this.clip(addr, length));
   }
@@ -174,8 +174,8 @@ export class Mm {
    * unaligned address -EINVAL, an overlap with MAP_FIXED_NOREPLACE -EEXIST; no room -ENOMEM.
    */
   mmap(req: MmapRequest, fileMmap: ((length: number) => bigint) | null): bigint {
-    if (req.length === 0n) throw new Errno(EINVAL);
-    if (req.length > TASK_SIZE) throw new Errno(ENOMEM);
+    if (req.length === 0n) throw new Errno(EINVAL, 'mmap: length 0');
+    if (req.length > TASK_SIZE) throw new Errno(ENOMEM, 'mmap: length %x over TASK_SIZE', req.length);
     const count = Number((req.length + IN_PAGE) / PAGE);
     const fixed = (req.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
     const first = fixed ? this.fixedPlace(req.addr, count, req.flags) : this.freePlace(req.addr, count);
@@ -197,7 +197,7 @@ export class Mm {
    */
   mmapObject(backing: MappingBacking, pgoff: number, length: number, writable: boolean): bigint {
     const count = pagesFor(length);
-    if (count <= 0) throw new Errno(EINVAL);
+    if (count <= 0) throw new Errno(EINVAL, 'mmap of an object: length %d', length);
     const at = this.placement ?? { first: this.freePlace(0n, count), count, replace: false };
     this.placement = null;
     if (at.count !== count) throw new Error(`mmapObject: ${count} pages where mmap placed ${at.count}`);
@@ -268,11 +268,13 @@ export class Mm {
 
   /** The place of a MAP_FIXED mapping; only the page table's window can be mapped. */
   private fixedPlace(addr: bigint, count: number, flags: number): number {
-    if (addr > TASK_SIZE - BigInt(count) * PAGE) throw new Errno(ENOMEM);
-    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL);
+    if (addr > TASK_SIZE - BigInt(count) * PAGE) throw new Errno(ENOMEM, 'MAP_FIXED at %x: %d pages past TASK_SIZE', addr, count);
+    if ((addr & IN_PAGE) !== 0n) throw new Errno(EINVAL, 'MAP_FIXED at %x: not page aligned', addr);
     const first = this.pt.pageIndex(addr);
-    if (first < 0 || first + count > this.pt.pages) throw new Errno(ENOMEM);
-    if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.within(first, first + count).length) throw new Errno(EEXIST);
+    if (first < 0 || first + count > this.pt.pages) throw new Errno(ENOMEM, 'MAP_FIXED at %x: %d pages outside the mappable window', addr, count);
+    if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.within(first, first + count).length) {
+      throw new Errno(EEXIST, 'MAP_FIXED_NOREPLACE at %x: overlaps a mapping', addr);
+    }
     return first;
   }
 
@@ -281,7 +283,7 @@ export class Mm {
     const h = hint === 0n ? -1 : this.pt.pageIndex(hint & ~IN_PAGE);
     if (h >= 0 && h + count <= this.pt.pages && !this.within(h, h + count).length) return h;
     const first = this.findFree(count, align);
-    if (first < 0) throw new Errno(ENOMEM);
+    if (first < 0) throw new Errno(ENOMEM, 'mmap: no free range of %d pages', count);
     return first;
   }
 
@@ -305,14 +307,14 @@ export class Mm {
   /** Anonymous zeroed pages at page index `first`; the pages come first so that a failure changes nothing. */
   private mapAnon(first: number, count: number, replace: boolean): bigint {
     const pages = this.sysmem.alloc(count);
-    if (!pages) throw new Errno(ENOMEM);
+    if (!pages) throw new Errno(ENOMEM, 'mmap: system memory full (%d pages wanted)', count);
     for (const pa of pages) this.phys.fill0(pa, PAGE_SIZE);
     return this.insert(new Mapping(first, count, pages, null, 0), replace, true);
   }
 
   /** malloc: zeroed memory of `size` bytes aligned to `align` (a power of two). */
   malloc(size: number, align = HEAP_QUANTUM): bigint {
-    if (size <= 0 || align <= 0 || (align & (align - 1)) !== 0) throw new Errno(EINVAL);
+    if (size <= 0 || align <= 0 || (align & (align - 1)) !== 0) throw new Errno(EINVAL, 'malloc(%d, %d): bad size or alignment', size, align);
     const need = Math.ceil(size / HEAP_QUANTUM) * HEAP_QUANTUM;
     const a = BigInt(Math.max(align, HEAP_QUANTUM));
     let addr = this.takeFree(need, a);
@@ -331,7 +333,7 @@ export class Mm {
   /** free: returns a malloc block; an address malloc did not return is -EINVAL. */
   freeBlock(addr: bigint): void {
     const size = this.live.get(addr);
-    if (size === undefined) throw new Errno(EINVAL);
+    if (size === undefined) throw new Errno(EINVAL, 'free(%x): not a malloc block', addr);
     this.live.delete(addr);
     this.release({ addr, size });
   }

@@ -58,7 +58,7 @@ export class Process implements Task {
   /** The file behind `fd`, or -EBADF. */
   file(fd: number): KFile {
     const f = this.fds.get(fd);
-    if (!f) throw new Errno(EBADF);
+    if (!f) throw new Errno(EBADF, 'fd %d: not open', fd);
     return f;
   }
 
@@ -91,7 +91,7 @@ export class Process implements Task {
         return fd;
       }
     }
-    throw new Errno(EMFILE);
+    throw new Errno(EMFILE, 'no free fd below RLIMIT_NOFILE (%d)', this.nofile.cur);
   }
 
   /**
@@ -100,8 +100,8 @@ export class Process implements Task {
    * CAP_SYS_RESOURCE -> -EPERM. Open fds at or above the new limit stay open.
    */
   setrlimit(resource: number, cur: number, max: number): void {
-    if (resource !== RLIMIT.NOFILE || cur > max) throw new Errno(EINVAL);
-    if (max > NR_OPEN || (max > this.nofile.max && !this.capable(CAP.SYS_RESOURCE))) throw new Errno(EPERM);
+    if (resource !== RLIMIT.NOFILE || cur > max) throw new Errno(EINVAL, 'setrlimit(%d, %d, %d): only RLIMIT_NOFILE, cur <= max', resource, cur, max);
+    if (max > NR_OPEN || (max > this.nofile.max && !this.capable(CAP.SYS_RESOURCE))) throw new Errno(EPERM, 'setrlimit: max %d over nr_open or raised without CAP_SYS_RESOURCE', max);
     this.nofile.cur = cur;
     this.nofile.max = max;
   }
@@ -109,7 +109,7 @@ export class Process implements Task {
   /** close(fd). */
   closeFd(fd: number): void {
     const f = this.fds.remove(fd);
-    if (!f) throw new Errno(EBADF);
+    if (!f) throw new Errno(EBADF, 'close: fd %d not open', fd);
     f.put();
   }
 

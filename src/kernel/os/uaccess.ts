@@ -24,7 +24,7 @@ export class LocalUserMemory implements UserMemory {
     try {
       this.as.readInto(addr, out, len);
     } catch (e) {
-      throw efault(e);
+      throw efault(e, 'copy_from_user', addr, len);
     }
     return out;
   }
@@ -33,14 +33,14 @@ export class LocalUserMemory implements UserMemory {
     try {
       this.as.write(addr, data, len);
     } catch (e) {
-      throw efault(e);
+      throw efault(e, 'copy_to_user', addr, len);
     }
   }
 }
 
 /** A page fault becomes -EFAULT; anything else is a kernel bug and passes through. */
-function efault(e: unknown): unknown {
-  return e instanceof PageFault ? new Errno(EFAULT) : e;
+function efault(e: unknown, op: string, addr: bigint, len: number): unknown {
+  return e instanceof PageFault ? new Errno(EFAULT, '%s: %s', `${op}(0x${addr.toString(16)}, ${len})`, e.message) : e;
 }
 
 /** Reads a little-endian u64 from user memory. */

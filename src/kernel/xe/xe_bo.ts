@@ -22,7 +22,7 @@ import { EINVAL, ENODEV, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP } from '../../uapi/e
 import { C } from '../../uapi/uapi.js';
 import { GemObject } from '../drm/drm_gem.js';
 import type { IoctlDef } from '../drm/drm_ioctl.js';
-import { check, Errno, nonZero } from '../os/errno.js';
+import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './xe_ext.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
@@ -107,7 +107,7 @@ export class Bo extends GemObject {
     const bo = new Bo(dev, a);
     if (!bo.place(a)) {
       bo.put();
-      throw new Errno(ENOMEM);
+      throw new Errno(ENOMEM, 'no memory region of placement %x has room for %d bytes', a.placement, a.size);
     }
     return bo;
   }
@@ -192,33 +192,33 @@ function needs64K(dev: XeDevice, a: BoCreateArgs): boolean {
 function gemCreate(c: IoctlCtx): number {
   const a = c.args;
   const dev = c.dev;
-  check(nonZero(a.pad) || nonZero(a.reserved), EINVAL);
+  check(nonZero(a.pad) || nonZero(a.reserved), EINVAL, '.pad/.reserved: must be 0');
   const placement = a.placement as number;
-  check((placement & ~dev.memRegionMask) !== 0 || placement === 0, EINVAL);
+  check((placement & ~dev.memRegionMask) !== 0 || placement === 0, EINVAL, '.placement %x: not a non-empty subset of the regions %x', placement, dev.memRegionMask);
   const flags = a.flags as number;
-  check((flags & ~GEM_CREATE_FLAGS) !== 0, EINVAL);
-  check(a.handle !== 0, EINVAL);
+  check((flags & ~GEM_CREATE_FLAGS) !== 0, EINVAL, '.flags %x: unknown flag bits %x', flags, flags & ~GEM_CREATE_FLAGS);
+  check(a.handle !== 0, EINVAL, '.handle %d: must be 0 on input', a.handle as number);
   const size = a.size as bigint;
-  check(size === 0n, EINVAL);
+  check(size === 0n, EINVAL, '.size: 0');
   // size > SIZE_MAX cannot happen with a 64-bit size_t.
-  check(size % BigInt(PAGE_SIZE) !== 0n, EINVAL);
+  check(size % BigInt(PAGE_SIZE) !== 0n, EINVAL, '.size %x: not a multiple of the page size', size);
   // Newest tree: NO_COMPRESSION needs Xe2+ (GRAPHICS_VER >= 20), else -EOPNOTSUPP.
-  if (flags & FLAG_NO_COMPRESSION) check(dev.profile.graphicsVer[0] < 20, EOPNOTSUPP);
+  if (flags & FLAG_NO_COMPRESSION) check(dev.profile.graphicsVer[0] < 20, EOPNOTSUPP, '.flags: NO_COMPRESSION needs graphics version 20+');
   const vramWanted = (placement & ~SYSMEM_BIT) !== 0;
-  if (flags & FLAG_NEEDS_VISIBLE_VRAM) check(!vramWanted, EINVAL);
+  if (flags & FLAG_NEEDS_VISIBLE_VRAM) check(!vramWanted, EINVAL, '.flags: NEEDS_VISIBLE_VRAM without a VRAM placement (%x)', placement);
   const cpuCaching = a.cpu_caching as number;
-  check(cpuCaching === 0 || cpuCaching > CACHING_WC, EINVAL);
-  check(vramWanted && cpuCaching !== CACHING_WC, EINVAL);
+  check(cpuCaching === 0 || cpuCaching > CACHING_WC, EINVAL, '.cpu_caching %d: not WB (1) or WC (2)', cpuCaching);
+  check(vramWanted && cpuCaching !== CACHING_WC, EINVAL, '.cpu_caching %d: a VRAM placement needs WC', cpuCaching);
   // SCANOUT sets XE_BO_FLAG_FORCE_WC; FORCE_WC with WB is refused.
-  check((flags & FLAG_SCANOUT) !== 0 && cpuCaching === CACHING_WB, EINVAL);
+  check((flags & FLAG_SCANOUT) !== 0 && cpuCaching === CACHING_WB, EINVAL, '.cpu_caching: SCANOUT BOs cannot be WB');
   let vm: Vm | null = null;
   if (a.vm_id !== 0) {
     vm = c.file.vms.get(a.vm_id as number) ?? null;
-    check(!vm, ENOENT);
+    check(!vm, ENOENT, '.vm_id %d: no such VM', a.vm_id as number);
   }
   const args: BoCreateArgs = { size, placement, flags, cpuCaching, vm };
   // xe_bo_init_locked: a user BO whose size is not a multiple of its 64K alignment.
-  check(needs64K(dev, args) && size % BigInt(SZ_64K) !== 0n, EINVAL);
+  check(needs64K(dev, args) && size % BigInt(SZ_64K) !== 0n, EINVAL, '.size %x: VRAM of this BO needs 64K pages', size);
   const bo = Bo.create(dev, args);
   try {
     if (a.extensions !== 0n) gemCreateExtensions(c, bo, a.extensions as bigint);
@@ -229,7 +229,7 @@ function gemCreate(c: IoctlCtx): number {
   const handle = c.file.objects.alloc(bo);
   if (handle < 0) {
     bo.put();
-    return -ENOSPC;
+    return fail(ENOSPC, 'GEM handle table full');
   }
   a.handle = handle;
   return 0;
@@ -250,7 +250,7 @@ function gemCreateSetProperty(c: IoctlCtx, bo: Bo, addr: bigint): void {
   const ext = copySetProperty(c.um, addr);
   // Upstream compares property against the table size (1) and against
   // DRM_XE_GEM_CREATE_EXTENSION_SET_PROPERTY (also 0): only PXP_TYPE passes.
-  check(ext.property !== PROP_PXP_TYPE || ext.pad !== 0, EINVAL);
+  check(ext.property !== PROP_PXP_TYPE || ext.pad !== 0, EINVAL, 'drm_xe_ext_set_property.property %d / pad %d: only PXP_TYPE, pad 0', ext.property as number, ext.pad as number);
   setPxpType(bo, ext.value as bigint);
 }
 
@@ -260,26 +260,26 @@ function gemCreateSetProperty(c: IoctlCtx, bo: Bo, addr: bigint): void {
  */
 function setPxpType(bo: Bo, value: bigint): void {
   if (value === BigInt(PXP_TYPE_NONE)) return;
-  check(value !== BigInt(PXP_TYPE_HWDRM), EINVAL);
-  check(!pxpEnabled(bo.dev), ENODEV);
+  check(value !== BigInt(PXP_TYPE_HWDRM), EINVAL, 'drm_xe_ext_set_property.value %d: not a PXP type', value);
+  check(!pxpEnabled(bo.dev), ENODEV, 'PXP_TYPE_HWDRM: PXP is not enabled on this device');
   bo.pxpKeyInstance = PXP_KEY_INSTANCE;
 }
 
 /** DRM_IOCTL_XE_GEM_MMAP_OFFSET (xe_gem_mmap_offset_ioctl). */
 function gemMmapOffset(c: IoctlCtx): number {
   const a = c.args;
-  check(a.extensions !== 0n || nonZero(a.reserved), EINVAL);
+  check(a.extensions !== 0n || nonZero(a.reserved), EINVAL, '.extensions/.reserved: must be 0');
   const flags = a.flags as number;
-  check((flags & ~MMAP_FLAG_PCI_BARRIER) !== 0, EINVAL);
+  check((flags & ~MMAP_FLAG_PCI_BARRIER) !== 0, EINVAL, '.flags %x: unknown bits', flags);
   if (flags & MMAP_FLAG_PCI_BARRIER) {
-    check(!c.dev.profile.isDgfx, EINVAL);
-    check(a.handle !== 0, EINVAL);
+    check(!c.dev.profile.isDgfx, EINVAL, '.flags: PCI_BARRIER on an integrated device');
+    check(a.handle !== 0, EINVAL, '.handle %d: must be 0 with PCI_BARRIER', a.handle as number);
     // PAGE_SIZE > SZ_4K -> -EINVAL: never on x86-64.
     a.offset = PCI_BARRIER_MMAP_OFFSET;
     return 0;
   }
   const obj = c.file.objects.get(a.handle as number);
-  check(!obj, ENOENT);
+  check(!obj, ENOENT, '.handle %d: no such object', a.handle as number);
   a.offset = obj!.mmapOffset;
   return 0;
 }

@@ -15,9 +15,9 @@ import { XeFile } from './xe_file.js';
 
 /** DEBUG QUEUE_BAN: bans queue `id` of xe file `fd` of `proc` (not an xe file: -EINVAL), and wakes waiters. */
 function banQueue(dev: XeDevice, proc: Process, fd: number, id: number): void {
-  const file = fileAs(proc.file(fd), XeFile);
+  const file = fileAs(proc.file(fd), XeFile, 'QUEUE_BAN fd');
   const q = file.execQueues.get(id);
-  check(!q, ENOENT);
+  check(!q, ENOENT, 'QUEUE_BAN: exec queue %d: no such queue', id);
   q!.ban();
   // guc_exec_queue_timedout_job wakes user-fence waiters so that they see the reset.
   dev.wake();

@@ -10,7 +10,7 @@ import { gemToBo } from './xe_bo.js';
 
 /** xe_gem_prime_export: -EPERM for a VM-private BO, else drm_gem_prime_export. */
 export function xeGemPrimeExport(obj: GemObject, flags: number): DmaBuf {
-  check(gemToBo(obj).vm !== null, EPERM);
+  check(gemToBo(obj).vm !== null, EPERM, 'BO is private to a VM: cannot be exported');
   return drmGemPrimeExport(obj, flags);
 }
 

@@ -15,7 +15,7 @@ import { EBUSY, EINVAL, ENODEV, ENOENT, EOPNOTSUPP, EPERM } from '../../uapi/err
 import { C, CB, layoutOf } from '../../uapi/uapi.js';
 import { LastFence } from '../drm/dma_fence.js';
 import type { IoctlCtx as DrmIoctlCtx, IoctlDef, IoctlFile } from '../drm/drm_ioctl.js';
-import { check, Errno, nonZero } from '../os/errno.js';
+import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { Task } from '../os/file.js';
 import type { IdTable } from '../os/idr.js';
 import type { UserMemory } from '../os/uaccess.js';
@@ -169,7 +169,7 @@ export class MultiQueueGroup {
         return pos;
       }
     }
-    throw new Errno(EINVAL);
+    throw new Errno(EINVAL, 'multi-queue group full (%d queues)', XE_MAX_GROUP_SIZE);
   }
 }
 
@@ -344,23 +344,23 @@ function maxPriority(proc: Task): number {
 }
 
 function setPriority(c: PropCtx, q: ExecQueue, value: bigint): void {
-  check(value > BigInt(PRIORITY.HIGH), EINVAL);
-  check(value > BigInt(maxPriority(c.proc)), EPERM);
+  check(value > BigInt(PRIORITY.HIGH), EINVAL, 'property PRIORITY %d: above HIGH (%d)', value, PRIORITY.HIGH);
+  check(value > BigInt(maxPriority(c.proc)), EPERM, 'property PRIORITY %d: above %d without CAP_SYS_NICE', value, maxPriority(c.proc));
   q.priority = Number(value);
 }
 
 function setTimeslice(c: PropCtx, q: ExecQueue, value: bigint): void {
   const enforce = ENFORCE_SCHEDTIMEOUT_LIMIT_ALWAYS || !c.proc.capable(CAP.SYS_NICE);
   const inRange = value >= BigInt(SCHED_DEFAULTS.timesliceMin) && value <= BigInt(SCHED_DEFAULTS.timesliceMax);
-  check(enforce && !inRange, EINVAL);
+  check(enforce && !inRange, EINVAL, 'property TIMESLICE %d: outside [%d, %d] us', value, SCHED_DEFAULTS.timesliceMin, SCHED_DEFAULTS.timesliceMax);
   q.timesliceUs = Number(BigInt.asUintN(32, value));
 }
 
 function setPxpType(c: PropCtx, q: ExecQueue, value: bigint): void {
   if (value === PXP_TYPE_NONE) return;
-  check(value !== PXP_TYPE_HWDRM, EINVAL);
+  check(value !== PXP_TYPE_HWDRM, EINVAL, 'property PXP_TYPE %d: not a PXP type', value);
   // xe_pxp_is_enabled; xe_pxp_exec_queue_add then finds the session ready and active.
-  check(!pxpEnabled(c.dev), ENODEV);
+  check(!pxpEnabled(c.dev), ENODEV, 'property PXP_TYPE: PXP is not enabled on this device');
   q.pxpType = PXP_TYPE_HWDRM;
 }
 
@@ -375,7 +375,7 @@ export function hangReplaySize(profile: Profile, engineClass: number): number {
 }
 
 function setHangReplayState(c: PropCtx, q: ExecQueue, value: bigint): void {
-  check(q.replayState !== null, EINVAL);
+  check(q.replayState !== null, EINVAL, 'property HANG_REPLAY_STATE: set twice');
   q.replayState = c.um.copyFromUser(value, hangReplaySize(c.dev.profile, q.engineClass));
 }
 
@@ -385,42 +385,47 @@ function supportsMultiQueue(profile: Profile, engineClass: number): boolean {
 }
 
 function setMultiGroup(c: PropCtx, q: ExecQueue, value: bigint): void {
-  check(!supportsMultiQueue(c.dev.profile, q.engineClass), ENODEV);
+  check(!supportsMultiQueue(c.dev.profile, q.engineClass), ENODEV, 'property MULTI_GROUP: engine class %d has no multi-queue', q.engineClass);
   // xe_device_uc_enabled: every profile runs GuC submission, so -EOPNOTSUPP never applies.
   // q->vm->xef: a bind queue's q->vm is the kernel's migration VM, which has no file.
-  check(q.bind || !q.vm?.file, EINVAL);
-  check(q.parallel, EINVAL);
-  check(q.isMultiQueue, EINVAL);
+  check(q.bind || !q.vm?.file, EINVAL, 'property MULTI_GROUP: not on a bind queue or a kernel VM');
+  check(q.parallel, EINVAL, 'property MULTI_GROUP: not on a parallel queue');
+  check(q.isMultiQueue, EINVAL, 'property MULTI_GROUP: set twice');
   if (value & MULTI_GROUP_CREATE) {
-    check((value & ~MULTI_GROUP_CREATE) !== 0n, EINVAL);
+    check((value & ~MULTI_GROUP_CREATE) !== 0n, EINVAL, 'property MULTI_GROUP %x: CREATE with other bits', value);
     q.multiQueue.valid = true;
     q.multiQueue.isPrimary = true;
     q.multiQueue.pos = 0;
     return;
   }
-  check(value >> 32n !== 0n, EINVAL);
+  check(value >> 32n !== 0n, EINVAL, 'property MULTI_GROUP %x: primary id above 32 bits', value);
   // xe_exec_queue_group_validate: the primary is looked up in the VM's file.
   const primary = q.vm!.file!.execQueues.get(Number(value));
-  check(!primary, ENOENT);
-  check(!primary!.isMultiQueuePrimary || primary!.vm !== q.vm || primary!.logicalMask !== q.logicalMask, EINVAL);
+  check(!primary, ENOENT, 'property MULTI_GROUP: primary queue %d: no such queue', value);
+  check(
+    !primary!.isMultiQueuePrimary || primary!.vm !== q.vm || primary!.logicalMask !== q.logicalMask,
+    EINVAL,
+    'property MULTI_GROUP: queue %d is not a group primary on the same VM and engines',
+    value,
+  );
   q.multiQueue.valid = true;
   q.multiQueue.group = primary!.multiQueue.group;
   primary!.get();
 }
 
 function setMultiQueuePriority(_c: PropCtx, q: ExecQueue, value: bigint): void {
-  check(value > BigInt(MULTI_QUEUE_PRIORITY.HIGH), EINVAL);
+  check(value > BigInt(MULTI_QUEUE_PRIORITY.HIGH), EINVAL, 'property MULTI_QUEUE_PRIORITY %d: above HIGH (%d)', value, MULTI_QUEUE_PRIORITY.HIGH);
   // At creation (no file yet) the value is only stored.
   if (!q.file) {
     q.multiQueue.priority = Number(value);
     return;
   }
-  check(!q.isMultiQueue, EINVAL);
+  check(!q.isMultiQueue, EINVAL, 'property MULTI_QUEUE_PRIORITY: not a multi-queue queue');
   q.multiQueue.priority = Number(value);
 }
 
 function setDisableStateCachePerfFix(_c: PropCtx, q: ExecQueue, value: bigint): void {
-  check(q.engineClass !== CLASS_RENDER, EOPNOTSUPP);
+  check(q.engineClass !== CLASS_RENDER, EOPNOTSUPP, 'property DISABLE_STATE_CACHE_PERF_FIX: engine class %d is not render', q.engineClass);
   if (value !== 0n) q.disableStateCachePerfFix = true;
 }
 
@@ -447,8 +452,8 @@ function propBit(p: number): bigint {
 /** exec_queue_user_ext_check: rules on the set of properties seen so far. */
 function extCheck(q: ExecQueue, props: bigint): void {
   const secondaryValid = propBit(PROP_MULTI_GROUP) | propBit(PROP_MULTI_QUEUE_PRIORITY);
-  check(q.isMultiQueueSecondary && (props & ~secondaryValid) !== 0n, EINVAL);
-  check((props & propBit(PROP_MULTI_GROUP)) !== 0n && (props & propBit(PROP_PXP_TYPE)) !== 0n, EINVAL);
+  check(q.isMultiQueueSecondary && (props & ~secondaryValid) !== 0n, EINVAL, 'properties %x: a group secondary takes only MULTI_GROUP and MULTI_QUEUE_PRIORITY', props);
+  check((props & propBit(PROP_MULTI_GROUP)) !== 0n && (props & propBit(PROP_PXP_TYPE)) !== 0n, EINVAL, 'properties: MULTI_GROUP with PXP_TYPE');
 }
 
 /**
@@ -460,9 +465,9 @@ function applyExtensions(c: PropCtx, q: ExecQueue, first: bigint): void {
   const setProperty = (addr: bigint): void => {
     const ext = copySetProperty(c.um, addr);
     const prop = ext.property as number;
-    check(prop >= PROPERTY_FUNCS.length || ext.pad !== 0 || !EXT_ALLOWED.has(prop), EINVAL);
+    check(prop >= PROPERTY_FUNCS.length || ext.pad !== 0 || !EXT_ALLOWED.has(prop), EINVAL, 'drm_xe_ext_set_property.property %d: unknown (or pad %d set)', prop, ext.pad as number);
     const fn = PROPERTY_FUNCS[prop];
-    check(!fn, EINVAL);
+    check(!fn, EINVAL, 'drm_xe_ext_set_property.property %d: unknown', prop);
     props |= propBit(prop);
     extCheck(q, props);
     fn!(c, q, ext.value as bigint);
@@ -471,7 +476,7 @@ function applyExtensions(c: PropCtx, q: ExecQueue, first: bigint): void {
   handlers[EXT_SET_PROPERTY] = setProperty;
   walkUserExtensions(c.um, first, handlers);
   // exec_queue_user_ext_check_final
-  check((props & propBit(PROP_MULTI_QUEUE_PRIORITY)) !== 0n && (props & propBit(PROP_MULTI_GROUP)) === 0n, EINVAL);
+  check((props & propBit(PROP_MULTI_QUEUE_PRIORITY)) !== 0n && (props & propBit(PROP_MULTI_GROUP)) === 0n, EINVAL, 'properties: MULTI_QUEUE_PRIORITY without MULTI_GROUP');
   if (q.isMultiQueuePrimary) q.multiQueue.group = new MultiQueueGroup(q);
 }
 
@@ -507,12 +512,12 @@ export function createBindQueue(dev: XeDevice, tile: number, userVm: QueueVm, ex
   let mask: number;
   if (dev.profile.hasUsm) {
     desc = copies.filter(isReserved).pop();
-    if (!desc) throw new Errno(EINVAL);
+    if (!desc) throw new Errno(EINVAL, 'bind queue: tile %d has no reserved paging copy engine', tile);
     mask = bit(desc.instance);
   } else {
     const usable = copies.filter((e) => !isReserved(e));
     desc = usable[0];
-    if (!desc) throw new Errno(ENODEV);
+    if (!desc) throw new Errno(ENODEV, 'bind queue: tile %d has no usable copy engine', tile);
     mask = usable.reduce((m, e) => m | bit(e.instance), 0);
   }
   return createQueue(c, { dev, hwe: { gt: gt!, desc }, logicalMask: mask, width: 1, vm: userVm, bind: true, bindChild: child }, extensions);
@@ -561,23 +566,23 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
   const width = a.width as number;
   const numPlacements = a.num_placements as number;
   const extensions = a.extensions as bigint;
-  check(((a.flags as number) & ~LOW_LATENCY_HINT) !== 0 || nonZero(a.reserved), EINVAL);
+  check(((a.flags as number) & ~LOW_LATENCY_HINT) !== 0 || nonZero(a.reserved), EINVAL, '.flags %x / .reserved: unknown flag bits or reserved set', a.flags as number);
   const len = width * numPlacements;
-  check(len === 0 || len > XE_HW_ENGINE_MAX_INSTANCE, EINVAL);
+  check(len === 0 || len > XE_HW_ENGINE_MAX_INSTANCE, EINVAL, '.width %d * .num_placements %d: 0 or above %d', width, numPlacements, XE_HW_ENGINE_MAX_INSTANCE);
   const eciSize = layoutOf('drm_xe_engine_class_instance').size;
   const eci = decodeArray('drm_xe_engine_class_instance', c.um.copyFromUser(a.instances as bigint, eciSize * len), len);
-  check(!gtById(profile, eci[0].gt_id as number), EINVAL);
+  check(!gtById(profile, eci[0].gt_id as number), EINVAL, '.instances[0].gt_id %d: no such GT', eci[0].gt_id as number);
   const lowLatency = ((a.flags as number) & LOW_LATENCY_HINT) !== 0;
   const pc: PropCtx = { dev: c.dev, proc: c.proc, um: c.um };
 
   let q: ExecQueue;
   let vm: QueueVm;
   if (eci[0].engine_class === CLASS_VM_BIND) {
-    check(width !== 1 || numPlacements !== 1 || eci[0].engine_instance !== 0, EINVAL);
+    check(width !== 1 || numPlacements !== 1 || eci[0].engine_instance !== 0, EINVAL, '.instances: a VM_BIND queue takes width 1, one placement, instance 0');
     const found = c.file.vms.get(a.vm_id as number);
-    check(!found, ENOENT);
+    check(!found, ENOENT, '.vm_id %d: no such VM', a.vm_id as number);
     vm = found!;
-    check(vm.closedOrBanned, ENOENT);
+    check(vm.closedOrBanned, ENOENT, '.vm_id %d: VM closed or banned', a.vm_id as number);
     const tiles = [...new Set(profile.gts.map((g) => g.tile))].sort((x, y) => x - y);
     let first: ExecQueue | null = null;
     for (const tile of tiles) {
@@ -594,15 +599,15 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
     q = first!;
   } else {
     const logicalMask = calcValidateLogicalMask(profile, eci, width, numPlacements);
-    check(!logicalMask, EINVAL);
+    check(!logicalMask, EINVAL, '.instances: not existing engines of one GT and class, contiguous per slot');
     const hwe = hwEngineLookup(profile, eci[0]);
-    check(!hwe, EINVAL);
+    check(!hwe, EINVAL, '.instances[0]: no such engine');
     const multiLrc = extras(profile).multiLrcMask ?? bit(CLASS_VIDEO_DECODE) | bit(CLASS_VIDEO_ENHANCE);
-    check(width > 1 && (multiLrc & bit(hwe!.desc.engineClass)) === 0, EOPNOTSUPP);
+    check(width > 1 && (multiLrc & bit(hwe!.desc.engineClass)) === 0, EOPNOTSUPP, '.width %d: engine class %d has no parallel submission', width, hwe!.desc.engineClass);
     const found = c.file.vms.get(a.vm_id as number);
-    check(!found, ENOENT);
+    check(!found, ENOENT, '.vm_id %d: no such VM', a.vm_id as number);
     vm = found!;
-    check(vm.closedOrBanned, ENOENT);
+    check(vm.closedOrBanned, ENOENT, '.vm_id %d: VM closed or banned', a.vm_id as number);
     // SR-IOV scheduler groups (width > 1 -> -EINVAL) do not exist here.
     q = createQueue(pc, { dev: c.dev, hwe: hwe!, logicalMask, width, vm, bind: false, lowLatency }, extensions);
     if (q.isMultiQueueSecondary) {
@@ -623,7 +628,7 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
   if (id < 0) {
     if (q.isMultiQueueSecondary) q.multiQueue.group?.members.delete(q.multiQueue.pos);
     discard(q);
-    return -EBUSY;
+    return fail(EBUSY, 'exec queue id table full');
   }
   a.exec_queue_id = id;
   return 0;
@@ -632,9 +637,9 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_DESTROY (xe_exec_queue_destroy_ioctl). */
 function execQueueDestroyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(a.pad !== 0 || nonZero(a.reserved), EINVAL);
+  check(a.pad !== 0 || nonZero(a.reserved), EINVAL, '.pad/.reserved: must be 0');
   const q = c.file.execQueues.remove(a.exec_queue_id as number);
-  check(!q, ENOENT);
+  check(!q, ENOENT, '.exec_queue_id %d: no such exec queue', a.exec_queue_id as number);
   q!.kill();
   return 0;
 }
@@ -642,10 +647,10 @@ function execQueueDestroyIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_GET_PROPERTY (xe_exec_queue_get_property_ioctl). */
 function execQueueGetPropertyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(nonZero(a.reserved), EINVAL);
+  check(nonZero(a.reserved), EINVAL, '.reserved: must be 0');
   const q = c.file.execQueues.get(a.exec_queue_id as number);
-  check(!q, ENOENT);
-  if (a.property !== GET_PROPERTY_BAN) return -EINVAL;
+  check(!q, ENOENT, '.exec_queue_id %d: no such exec queue', a.exec_queue_id as number);
+  if (a.property !== GET_PROPERTY_BAN) return fail(EINVAL, '.property %d: only BAN (0) can be read', a.property as number);
   a.value = q!.resetStatus() ? 1n : 0n;
   return 0;
 }
@@ -653,10 +658,10 @@ function execQueueGetPropertyIoctl(c: IoctlCtx): number {
 /** DRM_IOCTL_XE_EXEC_QUEUE_SET_PROPERTY (xe_exec_queue_set_property_ioctl). */
 function execQueueSetPropertyIoctl(c: IoctlCtx): number {
   const a = c.args;
-  check(nonZero(a.reserved), EINVAL);
-  check(a.property !== PROP_MULTI_QUEUE_PRIORITY, EINVAL);
+  check(nonZero(a.reserved), EINVAL, '.reserved: must be 0');
+  check(a.property !== PROP_MULTI_QUEUE_PRIORITY, EINVAL, '.property %d: only MULTI_QUEUE_PRIORITY can be set', a.property as number);
   const q = c.file.execQueues.get(a.exec_queue_id as number);
-  check(!q, ENOENT);
+  check(!q, ENOENT, '.exec_queue_id %d: no such exec queue', a.exec_queue_id as number);
   PROPERTY_FUNCS[PROP_MULTI_QUEUE_PRIORITY]!({ dev: c.dev, proc: c.proc, um: c.um }, q!, a.value as bigint);
   return 0;
 }

@@ -45,9 +45,9 @@ export function walkUserExtensions(
 ): void {
   let addr = first;
   for (let index = 0; ; index++) {
-    check(index >= max, E2BIG);
+    check(index >= max, E2BIG, 'extensions: more than %d links in the chain', max);
     const header = copyStructFromUser(um, 'drm_xe_user_extension', addr);
-    check(header.pad !== 0 || (header.name as number) >= handlers.length, EINVAL);
+    check(header.pad !== 0 || (header.name as number) >= handlers.length, EINVAL, 'drm_xe_user_extension at %x: name %d unknown or pad %d set', addr, header.name as number, header.pad as number);
     handlers[header.name as number](addr, header);
     const next = header.next_extension as bigint;
     if (next === 0n) return;

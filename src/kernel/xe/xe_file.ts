@@ -9,6 +9,7 @@ import type { DrmNode, IoctlCtx as DrmIoctlCtx } from '../drm/drm_ioctl.js';
 import type { Task } from '../os/file.js';
 import { IdTable } from '../os/idr.js';
 import { ECANCELED } from '../../uapi/errno.js';
+import { fail } from '../os/errno.js';
 import type { CallResult } from '../os/wait.js';
 import type { XeDevice } from './xe_device.js';
 import type { ExecQueue } from './xe_exec_queue.js';
@@ -30,7 +31,7 @@ export class XeFile extends DrmFile {
 
   /** xe_drm_ioctl: -ECANCELED on a wedged device, else drm_ioctl. */
   override ioctl(task: Task, request: number, argp: bigint): CallResult {
-    if (this.dev.wedged) return { done: true, rc: -ECANCELED };
+    if (this.dev.wedged) return { done: true, rc: fail(ECANCELED, 'device is wedged') };
     return super.ioctl(task, request, argp);
   }
 

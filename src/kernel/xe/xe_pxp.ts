@@ -10,6 +10,7 @@
  * the one ARB session, and key instance 1 stays valid.
  */
 import { ENODEV } from '../../uapi/errno.js';
+import { fail } from '../os/errno.js';
 import type { XeDevice } from './xe_device.js';
 
 /** The key instance of the session (pxp->key_instance after xe_pxp_init). */
@@ -22,5 +23,5 @@ export function pxpEnabled(dev: XeDevice): boolean {
 
 /** xe_pxp_get_readiness_status: -ENODEV when not enabled, else 1 (prerequisites done). */
 export function pxpReadiness(dev: XeDevice): number {
-  return pxpEnabled(dev) ? 1 : -ENODEV;
+  return pxpEnabled(dev) ? 1 : fail(ENODEV, 'PXP is not enabled on this device');
 }

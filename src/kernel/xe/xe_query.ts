@@ -31,7 +31,7 @@ import { EFAULT, EINVAL, ENODEV, ENOSPC } from '../../uapi/errno.js';
 import { flatMembers, memberSize } from '../../uapi/layout.js';
 import { C, CB, layoutOf } from '../../uapi/uapi.js';
 import type { IoctlDef } from '../drm/drm_ioctl.js';
-import { Errno, nonZero } from '../os/errno.js';
+import { Errno, fail, nonZero } from '../os/errno.js';
 import type { XeDevice } from './xe_device.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
 import { pxpReadiness } from './xe_pxp.js';
@@ -101,7 +101,7 @@ function sizeProtocol(c: IoctlCtx, required: number): number | null {
     c.args.size = required;
     return 0;
   }
-  return size !== required ? -EINVAL : null;
+  return size !== required ? fail(EINVAL, '.size %d: this query needs %d (or 0 to ask)', size, required) : null;
 }
 
 function dataPtr(c: IoctlCtx): bigint {
@@ -190,7 +190,7 @@ function queryMemRegions(c: IoctlCtx): number {
   try {
     c.um.copyToUser(dataPtr(c), reply);
   } catch (e) {
-    if (e instanceof Errno && e.errno === EFAULT) return -ENOSPC;
+    if (e instanceof Errno && e.errno === EFAULT) return fail(ENOSPC, '.data: %s', e.reason);
     throw e;
   }
   return 0;
@@ -358,13 +358,15 @@ function queryEngineCycles(c: IoctlCtx): number {
   const base = dataPtr(c);
   const req = getUserStruct(c, S, base);
   const clock = cpuClock(req.clockid as number);
-  if (!clock) return -EINVAL;
+  if (!clock) return fail(EINVAL, 'drm_xe_query_engine_cycles.clockid %d: unknown clock', req.clockid as number);
   const eci = req.eci as { engine_class: number; engine_instance: number; gt_id: number };
   const p = c.dev.profile;
   const gt = gtById(p, eci.gt_id & 0xff);
-  if (!gt) return -EINVAL;
-  if (eci.engine_class > ENGINE_CLASS.COMPUTE) return -EINVAL;
-  if (!findEngine(gt, eci.engine_class, eci.engine_instance)) return -EINVAL;
+  if (!gt) return fail(EINVAL, 'drm_xe_query_engine_cycles.eci.gt_id %d: no such GT', eci.gt_id);
+  if (eci.engine_class > ENGINE_CLASS.COMPUTE) return fail(EINVAL, 'drm_xe_query_engine_cycles.eci.engine_class %d: unknown', eci.engine_class);
+  if (!findEngine(gt, eci.engine_class, eci.engine_instance)) {
+    return fail(EINVAL, 'drm_xe_query_engine_cycles.eci: no engine of class %d instance %d', eci.engine_class, eci.engine_instance);
+  }
   // hwe_read_timestamp: local_clock, the CPU clock, the register read, local_clock again.
   const t0 = process.hrtime.bigint();
   const cpuTs = clock(c.dev.now());
@@ -391,7 +393,7 @@ function queryUcFwVersion(c: IoctlCtx): number {
   if (r !== null) return r;
   const base = dataPtr(c);
   const req = getUserStruct(c, S, base);
-  if (req.pad !== 0 || req.pad2 !== 0 || req.reserved !== 0n) return -EINVAL;
+  if (req.pad !== 0 || req.pad2 !== 0 || req.reserved !== 0n) return fail(EINVAL, 'drm_xe_query_uc_fw_version.pad/pad2/reserved: must be 0');
   const p = c.dev.profile;
   let version: [number, number, number] | null;
   switch (req.uc_type) {
@@ -404,9 +406,9 @@ function queryUcFwVersion(c: IoctlCtx): number {
       version = mediaVerx100(p) >= 1300 && !p.gts.some((g) => g.type === GT_TYPE.MEDIA) ? null : p.huc;
       break;
     default:
-      return -EINVAL;
+      return fail(EINVAL, 'drm_xe_query_uc_fw_version.uc_type %d: unknown', req.uc_type as number);
   }
-  if (!version) return -ENODEV;
+  if (!version) return fail(ENODEV, 'drm_xe_query_uc_fw_version.uc_type %d: no running firmware of that type', req.uc_type as number);
   const reply = pack(S, {
     ...(req as FieldsIn),
     branch_ver: 0,
@@ -569,7 +571,7 @@ function queryPxpStatus(c: IoctlCtx): number {
 
 function queryEuStall(c: IoctlCtx): number {
   // xe_eu_stall_supported_on_platform (checked before the size protocol): PVC and Xe2+.
-  if (c.dev.profile.graphicsVer[0] < 20) return -ENODEV;
+  if (c.dev.profile.graphicsVer[0] < 20) return fail(ENODEV, 'EU_STALL: needs graphics version 20+');
   const n = EU_STALL_SAMPLING_RATES.length;
   const required = sizeOf('drm_xe_query_eu_stall') + n * 8;
   const r = sizeProtocol(c, required);
@@ -606,9 +608,9 @@ QUERY_FUNCS[C('DRM_XE_DEVICE_QUERY_EU_STALL')] = queryEuStall;
 
 function deviceQuery(c: IoctlCtx): number {
   const a = c.args;
-  if (a.extensions !== 0n || nonZero(a.reserved)) return -EINVAL;
+  if (a.extensions !== 0n || nonZero(a.reserved)) return fail(EINVAL, '.extensions/.reserved: must be 0');
   const fn = QUERY_FUNCS[a.query as number];
-  if (!fn) return -EINVAL;
+  if (!fn) return fail(EINVAL, '.query %d: unknown query', a.query as number);
   return fn(c);
 }
 

@@ -13,7 +13,7 @@ import type { Profile } from '../../hw/profile.js';
 import { EBUSY, EINVAL, ENOENT } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
 import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
-import { check, Errno, nonZero } from '../os/errno.js';
+import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { IdTable } from '../os/idr.js';
 import type { XeDevice } from './xe_device.js';
 import { createBindQueue, type ExecQueue, type QueueFile, type QueueVm } from './xe_exec_queue.js';
@@ -47,7 +47,7 @@ class AsidSpace {
         return a;
       }
     }
-    throw new Errno(EBUSY);
+    throw new Errno(EBUSY, 'all %d ASIDs in use', XE_MAX_ASID - 1);
   }
 
   free(a: number): void {
@@ -201,24 +201,24 @@ function vmCreate(dev: XeDevice, flags: number, file: VmFile): Vm {
 function vmCreateIoctl(c: IoctlCtx<VmFile>): number {
   const a = c.args;
   const profile = c.dev.profile;
-  check(a.extensions !== 0n, EINVAL);
+  check(a.extensions !== 0n, EINVAL, '.extensions %x: VM_CREATE has no extensions', a.extensions as bigint);
   // Wa_22014953428 (DG2-G10/G12) edits args->flags itself, before any flag check: the
   // change is copied back to the user on success and on every later failure alike.
   if (profile.wa22014953428) a.flags = (a.flags as number) | FLAG_SCRATCH_PAGE;
   const flags = a.flags as number;
-  check((flags & FLAG_FAULT_MODE) !== 0 && !profile.hasUsm, EINVAL);
-  check(nonZero(a.reserved), EINVAL);
-  check((flags & ~ALL_FLAGS) !== 0, EINVAL);
-  check((flags & FLAG_SCRATCH_PAGE) !== 0 && (flags & FLAG_FAULT_MODE) !== 0 && !profile.needsScratch, EINVAL);
-  check((flags & FLAG_LR_MODE) === 0 && (flags & FLAG_FAULT_MODE) !== 0, EINVAL);
-  check((flags & FLAG_FAULT_MODE) === 0 && (flags & FLAG_NO_VM_OVERCOMMIT) !== 0, EINVAL);
+  check((flags & FLAG_FAULT_MODE) !== 0 && !profile.hasUsm, EINVAL, '.flags %x: FAULT_MODE on a device without USM', flags);
+  check(nonZero(a.reserved), EINVAL, '.reserved: must be 0');
+  check((flags & ~ALL_FLAGS) !== 0, EINVAL, '.flags %x: unknown flag bits %x', flags, flags & ~ALL_FLAGS);
+  check((flags & FLAG_SCRATCH_PAGE) !== 0 && (flags & FLAG_FAULT_MODE) !== 0 && !profile.needsScratch, EINVAL, '.flags %x: SCRATCH_PAGE with FAULT_MODE', flags);
+  check((flags & FLAG_LR_MODE) === 0 && (flags & FLAG_FAULT_MODE) !== 0, EINVAL, '.flags %x: FAULT_MODE without LR_MODE', flags);
+  check((flags & FLAG_FAULT_MODE) === 0 && (flags & FLAG_NO_VM_OVERCOMMIT) !== 0, EINVAL, '.flags %x: NO_VM_OVERCOMMIT without FAULT_MODE', flags);
 
   const vm = vmCreate(c.dev, flags, c.file);
   // User id allocation is the last step (xa_alloc, XA_FLAGS_ALLOC1, 32-bit limit).
   const id = c.file.vms.alloc(vm);
   if (id < 0) {
     vm.close();
-    return -EBUSY;
+    return fail(EBUSY, 'VM id table full');
   }
   a.vm_id = id;
   return 0;
@@ -227,11 +227,11 @@ function vmCreateIoctl(c: IoctlCtx<VmFile>): number {
 /** DRM_IOCTL_XE_VM_DESTROY (xe_vm_destroy_ioctl). */
 function vmDestroyIoctl(c: IoctlCtx<VmFile>): number {
   const a = c.args;
-  check(a.pad !== 0 || nonZero(a.reserved), EINVAL);
+  check(a.pad !== 0 || nonZero(a.reserved), EINVAL, '.pad/.reserved: must be 0');
   const id = a.vm_id as number;
   const vm = c.file.vms.get(id);
-  check(!vm, ENOENT);
-  check(vm!.numPreemptQueues > 0, EBUSY);
+  check(!vm, ENOENT, '.vm_id %d: no such VM', id);
+  check(vm!.numPreemptQueues > 0, EBUSY, '.vm_id %d: %d preempt-fence exec queues still use it', id, vm!.numPreemptQueues);
   c.file.vms.remove(id);
   vm!.close();
   return 0;

@@ -21,7 +21,7 @@
 import { EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
 import type { IoctlDef } from '../drm/drm_ioctl.js';
-import { check, Errno, nonZero } from '../os/errno.js';
+import { check, Errno, fail, nonZero } from '../os/errno.js';
 import { getUserU64 } from '../os/uaccess.js';
 import type { Wait } from '../os/wait.js';
 import type { ExecQueue } from './xe_exec_queue.js';
@@ -58,7 +58,7 @@ function compare(c: IoctlCtx, addr: bigint, value: bigint, mask: bigint, op: num
     case OP_GTE: passed = m >= v; break;
     case OP_LT: passed = m < v; break;
     case OP_LTE: passed = m <= v; break;
-    default: throw new Errno(EINVAL);
+    default: throw new Errno(EINVAL, '.op %d: unknown', op);
   }
   return passed ? 0 : 1;
 }
@@ -89,15 +89,16 @@ function waitUserFence(c: IoctlCtx): number | Wait {
   check(
     a.extensions !== 0n || a.pad !== 0 || a.pad2 !== 0 || nonZero(a.reserved),
     EINVAL,
+    '.extensions/.pad/.pad2/.reserved: must be 0',
   );
-  check(((a.flags as number) & ~VALID_FLAGS) !== 0, EINVAL);
-  check((a.op as number) > MAX_OP, EINVAL);
+  check(((a.flags as number) & ~VALID_FLAGS) !== 0, EINVAL, '.flags %x: unknown bits', a.flags as number);
+  check((a.op as number) > MAX_OP, EINVAL, '.op %d: unknown', a.op as number);
   const addr = a.addr as bigint;
-  check((addr & 7n) !== 0n, EINVAL);
+  check((addr & 7n) !== 0n, EINVAL, '.addr %x: not 8-byte aligned', addr);
   let q: ExecQueue | undefined;
   if (a.exec_queue_id !== 0) {
     q = c.file.execQueues.get(a.exec_queue_id as number);
-    check(!q, ENOENT);
+    check(!q, ENOENT, '.exec_queue_id %d: no such exec queue', a.exec_queue_id as number);
     q!.get();
   }
   const value = a.value as bigint;
@@ -121,7 +122,7 @@ function waitUserFence(c: IoctlCtx): number | Wait {
     try {
       return compare(c, addr, value, mask, op);
     } catch (e) {
-      if (e instanceof Errno && e.errno === EFAULT) return -EFAULT;
+      if (e instanceof Errno && e.errno === EFAULT) return fail(EFAULT, '.addr: %s', e.reason);
       throw e;
     }
   };
@@ -129,13 +130,13 @@ function waitUserFence(c: IoctlCtx): number | Wait {
   const steps = (): number | null => {
     const err = cmp();
     if (err <= 0) return err;
-    if (q?.resetStatus()) return -EIO;
+    if (q?.resetStatus()) return fail(EIO, '.exec_queue_id %d: the queue was reset', a.exec_queue_id as number);
     return null;
   };
   /** Step 5 with no time left: one more look (LNL_FLUSH_WORKQUEUE), then -ETIME. */
   const timedOut = (): number => {
     const err = cmp();
-    return err <= 0 ? err : -ETIME;
+    return err <= 0 ? err : fail(ETIME, 'timed out: the value at .addr did not pass the compare');
   };
 
   const first = steps();
