@@ -4,7 +4,7 @@
  */
 export { createDevice, Device, type DeviceOptions, type ProcessOptions } from './userspace/device.js';
 export type { ProfileName } from './hw/profile.js';
-export { attachThread, Process, type MmapAt, type ThreadHandle } from './userspace/process.js';
+export { attachThread, Process, type LastError, type MmapAt, type ThreadHandle } from './userspace/process.js';
 export { Segfault } from './userspace/mem.js';
 export { DeviceClosed, KernelError, ProcessExited } from './userspace/channel.js';
 export { CAP, DEBUG } from './uapi/channel.js';

@@ -98,16 +98,21 @@ t.test('the decoder prints a raw ioctl', async (t) => {
   t.equal(formatIoctl(IOCTL('DRM_IOCTL_XE_VM_CREATE'), bytes), 'DRM_IOCTL_XE_VM_CREATE {flags=SCRATCH_PAGE|0x40, vm_id=3}');
 });
 
-t.test('throwing helpers name the helper, the ioctl and the errno', async (t) => {
+t.test('throwing helpers name the helper, the ioctl, the errno and the reason', async (t) => {
   const dev = await createDevice();
   const p = dev.process;
   const fd = p.open();
   t.throws(() => igt.xe_vm_destroy(p, fd, 9), {
-    message: 'xe_vm_destroy: DRM_IOCTL_XE_VM_DESTROY failed: ENOENT (2)', errno: errno.ENOENT, ioctl: 'DRM_IOCTL_XE_VM_DESTROY',
+    message: 'xe_vm_destroy: DRM_IOCTL_XE_VM_DESTROY failed: ENOENT (2): drm_xe_vm_destroy.vm_id 9: no such VM',
+    errno: errno.ENOENT,
+    ioctl: 'DRM_IOCTL_XE_VM_DESTROY',
+    reason: 'drm_xe_vm_destroy.vm_id 9: no such VM',
   });
-  t.throws(() => igt.syncobj_destroy(p, fd, 9), { message: 'syncobj_destroy: DRM_IOCTL_SYNCOBJ_DESTROY failed: EINVAL (22)' });
+  t.throws(() => igt.syncobj_destroy(p, fd, 9), {
+    message: 'syncobj_destroy: DRM_IOCTL_SYNCOBJ_DESTROY failed: EINVAL (22): drm_syncobj_destroy.handle 9: no such syncobj',
+  });
   t.throws(() => igt.ioctlOk(p, fd, 'DRM_IOCTL_GET_CAP', { capability: 0x99 }), {
-    message: 'DRM_IOCTL_GET_CAP: DRM_IOCTL_GET_CAP failed: EOPNOTSUPP (95)',
+    message: 'DRM_IOCTL_GET_CAP: DRM_IOCTL_GET_CAP failed: EOPNOTSUPP (95): drm_get_cap.capability 153: not a cap this driver has',
   });
   await dev.close();
 });

@@ -189,6 +189,11 @@ export class Channel {
     }
   }
 
+  /** The reason the kernel gave for the last call's failure (meaningful only when it failed). */
+  reason(): string {
+    return this.message();
+  }
+
   private message(): string {
     const u8 = new Uint8Array(this.control, this.base + ch.CH_MSG_BYTE, ch.CH_MSG_BYTES);
     const end = u8.indexOf(0);

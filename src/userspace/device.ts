@@ -21,6 +21,11 @@ export interface DeviceOptions {
   vram?: number;
   /** Linux capability numbers of the default process (see CAP in src/uapi/channel.ts). */
   caps?: number[];
+  /**
+   * Keep a kernel log of failed calls, one line each with the pid, the call, the errno and
+   * the reason (like drm.debug lines in dmesg); read it with `dev.dmesg()`. Default off.
+   */
+  dmesg?: boolean;
 }
 
 /** Options of createProcess. */
@@ -64,7 +69,27 @@ export class Device {
    * if `p` has already exited.
    */
   kill(p: Process): void {
-    if (this.process.kill(p.pid) < 0) throw new Error(`kill(${p.pid}) failed: errno ${this.process.errno}`);
+    if (this.process.kill(p.pid) < 0) throw new Error(`kill(${p.pid}) failed: ${this.process.lastError?.message}`);
+  }
+
+  /**
+   * The kernel's log of failed calls (oldest first, the last 1000), when the device was
+   * created with `dmesg: true`; else empty. A line reads
+   * "[DRM_IOCTL_XE_VM_DESTROY] pid 1: ENOENT (-2): drm_xe_vm_destroy.vm_id 9: no such VM".
+   */
+  dmesg(): string[] {
+    if (this.closed) throw new DeviceClosed();
+    const p = this.process;
+    const size = p.syslog(0n, 0);
+    if (size <= 0) return [];
+    const buf = p.mem.alloc(size);
+    try {
+      // Lines logged in between only add to the end; the first `size` bytes are whole lines.
+      p.syslog(buf, size);
+      return new TextDecoder().decode(p.mem.read(buf, size)).split('\n').filter((l) => l);
+    } finally {
+      p.mem.free(buf);
+    }
   }
 
   /**
@@ -92,7 +117,7 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const control = new SharedArrayBuffer(ch.CONTROL_BYTES);
   const ptSab = CpuPageTable.allocate();
   const worker = new Worker(WORKER_URL, {
-    workerData: { control, regions, profile: profile.name, ptSab, caps: opts.caps ?? [] },
+    workerData: { control, regions, profile: profile.name, ptSab, caps: opts.caps ?? [], dmesg: opts.dmesg ?? false },
   });
   worker.unref();
   await started(worker, new Int32Array(control));

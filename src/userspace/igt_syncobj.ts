@@ -31,7 +31,7 @@ export function __syncobj_create(p: Process, fd: number, flags = 0): number {
 
 /** SYNCOBJ_CREATE; returns the handle. */
 export function syncobj_create(p: Process, fd: number, flags = 0): number {
-  return unwrap('syncobj_create', CREATE, __syncobj_create(p, fd, flags));
+  return unwrap(p, 'syncobj_create', CREATE, __syncobj_create(p, fd, flags));
 }
 
 /** SYNCOBJ_DESTROY; 0 or -errno. */
@@ -41,7 +41,7 @@ export function __syncobj_destroy(p: Process, fd: number, handle: number): numbe
 
 /** SYNCOBJ_DESTROY. */
 export function syncobj_destroy(p: Process, fd: number, handle: number): void {
-  unwrap('syncobj_destroy', DESTROY, __syncobj_destroy(p, fd, handle));
+  unwrap(p, 'syncobj_destroy', DESTROY, __syncobj_destroy(p, fd, handle));
 }
 
 /** SYNCOBJ_HANDLE_TO_FD with drm_syncobj_handle `args` (fd defaults to -1); the new fd or -errno. */
@@ -55,7 +55,7 @@ export function __syncobj_handle_to_fd(p: Process, fd: number, args: FieldsIn): 
  * a sync_file fd of its fence.
  */
 export function syncobj_handle_to_fd(p: Process, fd: number, handle: number, flags = 0): number {
-  return unwrap('syncobj_handle_to_fd', HANDLE_TO_FD, __syncobj_handle_to_fd(p, fd, { handle, flags }));
+  return unwrap(p, 'syncobj_handle_to_fd', HANDLE_TO_FD, __syncobj_handle_to_fd(p, fd, { handle, flags }));
 }
 
 /** SYNCOBJ_FD_TO_HANDLE with drm_syncobj_handle `args`; the handle (0 for a sync_file import) or -errno. */
@@ -67,13 +67,13 @@ export function __syncobj_fd_to_handle(p: Process, fd: number, args: FieldsIn): 
 
 /** SYNCOBJ_FD_TO_HANDLE of a syncobj fd; the new handle. */
 export function syncobj_fd_to_handle(p: Process, fd: number, syncobjFd: number, flags = 0): number {
-  return unwrap('syncobj_fd_to_handle', FD_TO_HANDLE, __syncobj_fd_to_handle(p, fd, { fd: syncobjFd, flags }));
+  return unwrap(p, 'syncobj_fd_to_handle', FD_TO_HANDLE, __syncobj_fd_to_handle(p, fd, { fd: syncobjFd, flags }));
 }
 
 /** Replaces the fence of syncobj `handle` by that of sync_file fd `syncFile`. */
 export function syncobj_import_sync_file(p: Process, fd: number, handle: number, syncFile: number): void {
   const flags = C('DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE');
-  unwrap('syncobj_import_sync_file', FD_TO_HANDLE, __syncobj_fd_to_handle(p, fd, { handle, fd: syncFile, flags }));
+  unwrap(p, 'syncobj_import_sync_file', FD_TO_HANDLE, __syncobj_fd_to_handle(p, fd, { handle, fd: syncFile, flags }));
 }
 
 /** SYNCOBJ_WAIT with an absolute timeout; returns first_signaled, or -errno. */
@@ -93,7 +93,7 @@ export function syncobj_wait_err(p: Process, fd: number, handles: number[], absT
 export function syncobj_wait(p: Process, fd: number, handles: number[], absTimeoutNs: bigint, flags = 0): boolean {
   const r = __syncobj_wait(p, fd, handles, absTimeoutNs, flags);
   if (r === -ETIME) return false;
-  unwrap('syncobj_wait', WAIT, r);
+  unwrap(p, 'syncobj_wait', WAIT, r);
   return true;
 }
 
@@ -122,7 +122,7 @@ export function syncobj_timeline_wait(
 ): boolean {
   const r = __syncobj_timeline_wait(p, fd, handles, points, absTimeoutNs, flags);
   if (r === -ETIME) return false;
-  unwrap('syncobj_timeline_wait', TIMELINE_WAIT, r);
+  unwrap(p, 'syncobj_timeline_wait', TIMELINE_WAIT, r);
   return true;
 }
 
@@ -137,7 +137,7 @@ export function __syncobj_reset(p: Process, fd: number, handles: number[]): numb
 
 /** SYNCOBJ_RESET. */
 export function syncobj_reset(p: Process, fd: number, handles: number[]): void {
-  unwrap('syncobj_reset', RESET, __syncobj_reset(p, fd, handles));
+  unwrap(p, 'syncobj_reset', RESET, __syncobj_reset(p, fd, handles));
 }
 
 /** SYNCOBJ_SIGNAL; 0 or -errno. */
@@ -147,7 +147,7 @@ export function __syncobj_signal(p: Process, fd: number, handles: number[]): num
 
 /** SYNCOBJ_SIGNAL. */
 export function syncobj_signal(p: Process, fd: number, handles: number[]): void {
-  unwrap('syncobj_signal', SIGNAL, __syncobj_signal(p, fd, handles));
+  unwrap(p, 'syncobj_signal', SIGNAL, __syncobj_signal(p, fd, handles));
 }
 
 function timelineCall(p: Process, fd: number, name: string, handles: number[], points: bigint[], flags: number) {
@@ -164,7 +164,7 @@ export function __syncobj_timeline_signal(p: Process, fd: number, handles: numbe
 
 /** SYNCOBJ_TIMELINE_SIGNAL. */
 export function syncobj_timeline_signal(p: Process, fd: number, handles: number[], points: bigint[]): void {
-  unwrap('syncobj_timeline_signal', TIMELINE_SIGNAL, __syncobj_timeline_signal(p, fd, handles, points));
+  unwrap(p, 'syncobj_timeline_signal', TIMELINE_SIGNAL, __syncobj_timeline_signal(p, fd, handles, points));
 }
 
 /** SYNCOBJ_QUERY; 0 or -errno, and the points the kernel wrote. */
@@ -175,7 +175,7 @@ export function __syncobj_timeline_query(p: Process, fd: number, handles: number
 /** SYNCOBJ_QUERY; the points (flags: DRM_SYNCOBJ_QUERY_FLAGS_LAST_SUBMITTED). */
 export function syncobj_timeline_query(p: Process, fd: number, handles: number[], flags = 0): bigint[] {
   const r = __syncobj_timeline_query(p, fd, handles, flags);
-  unwrap('syncobj_timeline_query', QUERY, r.err);
+  unwrap(p, 'syncobj_timeline_query', QUERY, r.err);
   return r.points;
 }
 
@@ -190,21 +190,21 @@ export function __syncobj_transfer(
 
 /** Transfers binary syncobj `binary`'s fence to `point` of `timeline`. */
 export function syncobj_binary_to_timeline(p: Process, fd: number, timeline: number, point: bigint, binary: number): void {
-  unwrap('syncobj_binary_to_timeline', TRANSFER, __syncobj_transfer(p, fd, timeline, point, binary, 0n));
+  unwrap(p, 'syncobj_binary_to_timeline', TRANSFER, __syncobj_transfer(p, fd, timeline, point, binary, 0n));
 }
 
 /** Transfers the fence at `point` of `timeline` to binary syncobj `binary`. */
 export function syncobj_timeline_to_binary(
   p: Process, fd: number, binary: number, timeline: number, point: bigint, flags = 0,
 ): void {
-  unwrap('syncobj_timeline_to_binary', TRANSFER, __syncobj_transfer(p, fd, binary, 0n, timeline, point, flags));
+  unwrap(p, 'syncobj_timeline_to_binary', TRANSFER, __syncobj_transfer(p, fd, binary, 0n, timeline, point, flags));
 }
 
 /** Transfers the fence at `srcPoint` of `src` to `dstPoint` of `dst`. */
 export function syncobj_timeline_to_timeline(
   p: Process, fd: number, dst: number, dstPoint: bigint, src: number, srcPoint: bigint,
 ): void {
-  unwrap('syncobj_timeline_to_timeline', TRANSFER, __syncobj_transfer(p, fd, dst, dstPoint, src, srcPoint));
+  unwrap(p, 'syncobj_timeline_to_timeline', TRANSFER, __syncobj_transfer(p, fd, dst, dstPoint, src, srcPoint));
 }
 
 /** SYNCOBJ_EVENTFD: signal eventfd `evFd` when `point` of `handle` signals; 0 or -errno. */
@@ -214,5 +214,5 @@ export function __syncobj_eventfd(p: Process, fd: number, handle: number, point:
 
 /** SYNCOBJ_EVENTFD. */
 export function syncobj_eventfd(p: Process, fd: number, handle: number, point: bigint, flags: number, evFd: number): void {
-  unwrap('syncobj_eventfd', EVENTFD, __syncobj_eventfd(p, fd, handle, point, flags, evFd));
+  unwrap(p, 'syncobj_eventfd', EVENTFD, __syncobj_eventfd(p, fd, handle, point, flags, evFd));
 }

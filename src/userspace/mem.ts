@@ -41,7 +41,7 @@ export class UserMem {
   alloc(size: number, align = 0): bigint {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`mem.alloc: size must be a positive integer, got ${size}`);
     const r = this.chan.call(SYS.MALLOC, BigInt(size), BigInt(align));
-    if (r.result < 0) throw new RangeError(`alloc(${size}, ${align}) failed: errno ${r.errno}`);
+    if (r.result < 0) throw new RangeError(`alloc(${size}, ${align}) failed: errno ${r.errno}: ${this.chan.reason()}`);
     return BigInt.asUintN(64, r.rets[0]);
   }
 

@@ -6,6 +6,8 @@
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
 import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
+import { errnoName } from '../uapi/errno.js';
+import { requestName } from '../uapi/uapi.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
@@ -40,10 +42,33 @@ export interface ThreadHandle {
   slot: number;
 }
 
+/** Why the last failed call of a thread failed (`Process.lastError`). */
+export interface LastError {
+  /** The positive Linux errno (as `p.errno`). */
+  errno: number;
+  /** Its name, e.g. 'EINVAL' ('errno <n>' for one the table does not list). */
+  name: string;
+  /** The ioctl (DRM_IOCTL_* name) or system call (e.g. 'mmap') that failed. */
+  call: string;
+  /** The kernel's reason: the failed condition, the field and its value. */
+  reason: string;
+  /** All of it in one line: "DRM_IOCTL_XE_GEM_CREATE: EINVAL (22): drm_xe_gem_create.flags: ...". */
+  message: string;
+}
+
+/** System call names by number, for LastError.call. */
+const SYS_NAMES = new Map<number, string>(Object.entries(SYS).map(([k, v]) => [v, k.toLowerCase()]));
+
 /** A process, as used from one thread. */
 export class Process {
   /** errno of the last failed call, as a positive Linux errno. */
   errno = 0;
+  /**
+   * Why the last failed call of this thread failed, or null before any failure. Like errno
+   * it is set by every failed call and left alone by successful ones: read it right after a
+   * call returned -1.
+   */
+  lastError: LastError | null = null;
   readonly pid: number;
   readonly mem: UserMem;
   private readonly chan: Channel;
@@ -62,11 +87,17 @@ export class Process {
   private sys(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): number {
     const r = this.chan.call(nr, a0, a1, a2, a3, a4, a5);
     this.rets = r.rets;
-    if (r.result < 0) {
-      this.errno = r.errno;
-      return -1;
-    }
+    if (r.result < 0) return this.failed(r.errno, SYS_NAMES.get(nr) ?? `syscall ${nr}`);
     return r.result;
+  }
+
+  /** Records a failed call (errno and lastError); returns -1. */
+  private failed(errno: number, call: string): -1 {
+    this.errno = errno;
+    const name = errnoName(errno) ?? `errno ${errno}`;
+    const reason = this.chan.reason();
+    this.lastError = { errno, name, call, reason, message: `${call}: ${name} (${errno}): ${reason}` };
+    return -1;
   }
 
   /** Like sys, for calls that return a 64-bit word: the word, or -1n with errno set. */
@@ -93,10 +124,7 @@ export class Process {
   ioctl(fd: number, request: number, argp: bigint): number {
     assertBigint('ioctl argp', argp);
     const r = this.chan.callIoctl(fd, request, argp);
-    if (r.result < 0) {
-      this.errno = r.errno;
-      return -1;
-    }
+    if (r.result < 0) return this.failed(r.errno, requestName(request));
     return r.result;
   }
 
@@ -132,6 +160,14 @@ export class Process {
     return this.sys64(SYS.READ, BigInt(fd));
   }
 
+  /**
+   * syslog(buf, len): copies up to `len` bytes of the kernel's failure log to `buf`; returns
+   * the log's full size in bytes (len 0 only asks for it). See Device.dmesg.
+   */
+  syslog(buf: bigint, len: number): number {
+    return this.sys(SYS.SYSLOG, buf, BigInt(len));
+  }
+
   /** dup(fd). */
   dup(fd: number): number {
     return this.sys(SYS.DUP, BigInt(fd));
@@ -148,7 +184,7 @@ export class Process {
   /** A handle for another worker thread to issue calls in this process (see attachThread). */
   threadHandle(): ThreadHandle {
     const slot = this.sys64(SYS.THREAD_CREATE);
-    if (slot < 0n) throw new Error(`thread_create failed: errno ${this.errno}`);
+    if (slot < 0n) throw new Error(`thread_create failed: ${this.lastError?.message}`);
     return { ...this.handle, slot: Number(slot) };
   }
 
@@ -191,7 +227,7 @@ export class Process {
 
   /** A raw system call (see SYS in src/uapi/channel.ts): its return words; throws on error. */
   rawSyscall(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n): bigint[] {
-    if (this.sys(nr, a0, a1, a2, a3, a4) < 0) throw new Error(`system call ${nr} failed: errno ${this.errno}`);
+    if (this.sys(nr, a0, a1, a2, a3, a4) < 0) throw new Error(`system call ${nr} failed: ${this.lastError?.message}`);
     return [...this.rets];
   }
 

@@ -5,7 +5,7 @@
  */
 import { pack } from '../uapi/codec.js';
 import { C, layoutOf } from '../uapi/uapi.js';
-import { __ioctl, IgtError, unwrap } from './igt_core.js';
+import { __ioctl, IgtError, reasonOf, unwrap } from './igt_core.js';
 import type { Process } from './process.js';
 
 /** VM_CREATE; returns the vm id or -errno. */
@@ -16,7 +16,7 @@ export function __xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): num
 
 /** VM_CREATE; returns the vm id. */
 export function xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): number {
-  return unwrap('xe_vm_create', 'DRM_IOCTL_XE_VM_CREATE', __xe_vm_create(p, fd, flags, ext));
+  return unwrap(p, 'xe_vm_create', 'DRM_IOCTL_XE_VM_CREATE', __xe_vm_create(p, fd, flags, ext));
 }
 
 /** VM_DESTROY; 0 or -errno. */
@@ -26,7 +26,7 @@ export function __xe_vm_destroy(p: Process, fd: number, vm: number): number {
 
 /** VM_DESTROY. */
 export function xe_vm_destroy(p: Process, fd: number, vm: number): void {
-  unwrap('xe_vm_destroy', 'DRM_IOCTL_XE_VM_DESTROY', __xe_vm_destroy(p, fd, vm));
+  unwrap(p, 'xe_vm_destroy', 'DRM_IOCTL_XE_VM_DESTROY', __xe_vm_destroy(p, fd, vm));
 }
 
 /** The CPU caching IGT picks: WC for VRAM placements or scanout, else WB. */
@@ -53,20 +53,20 @@ export function __xe_bo_create(p: Process, fd: number, vm: number, size: number 
 
 /** GEM_CREATE; returns the handle. */
 export function xe_bo_create(p: Process, fd: number, vm: number, size: number | bigint, placement: number, flags = 0): number {
-  return unwrap('xe_bo_create', 'DRM_IOCTL_XE_GEM_CREATE', __xe_bo_create(p, fd, vm, size, placement, flags));
+  return unwrap(p, 'xe_bo_create', 'DRM_IOCTL_XE_GEM_CREATE', __xe_bo_create(p, fd, vm, size, placement, flags));
 }
 
 /** GEM_MMAP_OFFSET; returns the fake offset. */
 export function xe_bo_mmap_offset(p: Process, fd: number, bo: number): bigint {
   const r = __ioctl(p, fd, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle: bo });
-  if (r.err) throw new IgtError('xe_bo_mmap_offset', -r.err, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET');
+  if (r.err) throw new IgtError('xe_bo_mmap_offset', -r.err, 'DRM_IOCTL_XE_GEM_MMAP_OFFSET', reasonOf(p, -r.err));
   return r.out.offset as bigint;
 }
 
 /** Maps a BO into the process; returns the CPU address. */
 export function xe_bo_map(p: Process, fd: number, bo: number, size: number | bigint): bigint {
   const addr = p.mmap(size, fd, xe_bo_mmap_offset(p, fd, bo));
-  if (addr < 0n) throw new IgtError('xe_bo_map', p.errno, 'mmap');
+  if (addr < 0n) throw new IgtError('xe_bo_map', p.errno, 'mmap', reasonOf(p, p.errno));
   return addr;
 }
 
@@ -77,7 +77,7 @@ export function __gem_close(p: Process, fd: number, handle: number): number {
 
 /** GEM_CLOSE. */
 export function gem_close(p: Process, fd: number, handle: number): void {
-  unwrap('gem_close', 'DRM_IOCTL_GEM_CLOSE', __gem_close(p, fd, handle));
+  unwrap(p, 'gem_close', 'DRM_IOCTL_GEM_CLOSE', __gem_close(p, fd, handle));
 }
 
 /** One engine placement (drm_xe_engine_class_instance). */
@@ -103,7 +103,7 @@ export function __xe_exec_queue_create(p: Process, fd: number, vm: number, eci: 
 
 /** EXEC_QUEUE_CREATE; returns the queue id. */
 export function xe_exec_queue_create(p: Process, fd: number, vm: number, eci: EngineInstance, ext = 0n): number {
-  return unwrap('xe_exec_queue_create', 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', __xe_exec_queue_create(p, fd, vm, eci, ext));
+  return unwrap(p, 'xe_exec_queue_create', 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', __xe_exec_queue_create(p, fd, vm, eci, ext));
 }
 
 /** A VM_BIND queue on `vm`; returns its id. */
@@ -119,7 +119,7 @@ export function __xe_exec_queue_destroy(p: Process, fd: number, id: number): num
 
 /** EXEC_QUEUE_DESTROY. */
 export function xe_exec_queue_destroy(p: Process, fd: number, id: number): void {
-  unwrap('xe_exec_queue_destroy', 'DRM_IOCTL_XE_EXEC_QUEUE_DESTROY', __xe_exec_queue_destroy(p, fd, id));
+  unwrap(p, 'xe_exec_queue_destroy', 'DRM_IOCTL_XE_EXEC_QUEUE_DESTROY', __xe_exec_queue_destroy(p, fd, id));
 }
 
 /** WAIT_USER_FENCE (op EQ, full mask) with a relative timeout; 0 or -errno, and the timeout read back. */
@@ -135,7 +135,7 @@ export function __xe_wait_ufence(
 /** WAIT_USER_FENCE; returns the remaining timeout, throws on error (incl. ETIME). */
 export function xe_wait_ufence(p: Process, fd: number, addr: bigint, value: bigint, execQueue = 0, timeoutNs = -1n): bigint {
   const r = __xe_wait_ufence(p, fd, addr, value, execQueue, timeoutNs);
-  unwrap('xe_wait_ufence', 'DRM_IOCTL_XE_WAIT_USER_FENCE', r.err);
+  unwrap(p, 'xe_wait_ufence', 'DRM_IOCTL_XE_WAIT_USER_FENCE', r.err);
   return r.timeout;
 }
 
@@ -144,7 +144,7 @@ const C_U64_MAX = (1n << 64n) - 1n;
 /** GET_CAP; the value, throws on error. */
 export function drm_get_cap(p: Process, fd: number, capability: number): bigint {
   const r = __ioctl(p, fd, 'DRM_IOCTL_GET_CAP', { capability });
-  unwrap('drm_get_cap', 'DRM_IOCTL_GET_CAP', r.err);
+  unwrap(p, 'drm_get_cap', 'DRM_IOCTL_GET_CAP', r.err);
   return r.out.value as bigint;
 }
 
@@ -156,7 +156,7 @@ export function __prime_handle_to_fd(p: Process, fd: number, handle: number, fla
 
 /** PRIME_HANDLE_TO_FD with DRM_CLOEXEC; the dma-buf fd. */
 export function prime_handle_to_fd(p: Process, fd: number, handle: number): number {
-  return unwrap('prime_handle_to_fd', 'DRM_IOCTL_PRIME_HANDLE_TO_FD', __prime_handle_to_fd(p, fd, handle, C('DRM_CLOEXEC')));
+  return unwrap(p, 'prime_handle_to_fd', 'DRM_IOCTL_PRIME_HANDLE_TO_FD', __prime_handle_to_fd(p, fd, handle, C('DRM_CLOEXEC')));
 }
 
 /** PRIME_HANDLE_TO_FD with DRM_CLOEXEC | DRM_RDWR (for a writable mapping); the dma-buf fd, or -1. */
@@ -173,5 +173,5 @@ export function __prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): 
 
 /** PRIME_FD_TO_HANDLE; the BO handle. */
 export function prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): number {
-  return unwrap('prime_fd_to_handle', 'DRM_IOCTL_PRIME_FD_TO_HANDLE', __prime_fd_to_handle(p, fd, dmaBufFd));
+  return unwrap(p, 'prime_fd_to_handle', 'DRM_IOCTL_PRIME_FD_TO_HANDLE', __prime_fd_to_handle(p, fd, dmaBufFd));
 }

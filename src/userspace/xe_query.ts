@@ -19,11 +19,11 @@ export const XE_DEFAULT_ALIGNMENT = 0x1000;
 /** DEVICE_QUERY of `query`: size probe, then the reply bytes. */
 export function xe_query(p: Process, fd: number, query: number): Uint8Array {
   const probe = __ioctl(p, fd, QUERY, { query });
-  unwrap('xe_query(size)', QUERY, probe.err);
+  unwrap(p, 'xe_query(size)', QUERY, probe.err);
   const size = Number(probe.out.size);
   const data = p.mem.alloc(Math.max(size, 1), 8);
   try {
-    unwrap('xe_query', QUERY, __ioctl(p, fd, QUERY, { query, size, data }).err);
+    unwrap(p, 'xe_query', QUERY, __ioctl(p, fd, QUERY, { query, size, data }).err);
     return p.mem.read(data, size);
   } finally {
     p.mem.free(data);

@@ -115,7 +115,7 @@ function primeFdToHandle(c: IoctlCtx<PrimeFile>): number {
   const a = c.args;
   const f = c.proc.fds.get(a.fd as number);
   check(!f, EBADF, '.fd %d: not open', a.fd as number);
-  check(!(f instanceof DmaBuf), EINVAL, '.fd %d: a %s file, not a dma-buf', a.fd as number, f?.kind ?? '');
+  check(!(f instanceof DmaBuf), EINVAL, '.fd %d: not a dma-buf (%s file)', a.fd as number, f?.kind ?? '');
   const buf = f as DmaBuf;
   const have = gemHandleOf(c.file, buf.obj);
   if (have !== undefined) {

@@ -541,7 +541,7 @@ function eventfd(c: Ctx): number {
   // eventfd_ctx_fdget: no such fd -> -EBADF; not an eventfd -> -EINVAL.
   const f = c.proc.fds.get(num(a.fd));
   if (!f) return fail(EBADF, '.fd %d: not open', num(a.fd));
-  if (!(f instanceof EventFd)) return fail(EINVAL, '.fd %d: a %s file, not an eventfd', num(a.fd), f.kind);
+  if (!(f instanceof EventFd)) return fail(EINVAL, '.fd %d: not an eventfd (%s file)', num(a.fd), f.kind);
   s.addEventfd(f.get(), big(a.point), flags);
   return 0;
 }

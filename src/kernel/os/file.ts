@@ -53,7 +53,7 @@ export abstract class KFile {
 
   /** unlocked_ioctl: a file without the op is -ENOTTY (not a typewriter). */
   ioctl(_task: Task, _request: number, _argp: bigint): CallResult {
-    return { done: true, rc: fail(ENOTTY, 'ioctl on a %s file, not a DRM device', this.kind) };
+    return { done: true, rc: fail(ENOTTY, 'not a DRM device (%s file)', this.kind) };
   }
 
   /** FMODE_WRITE: the file was opened for writing; a shared writable mmap needs it. */
@@ -75,6 +75,6 @@ export abstract class KFile {
 
 /** Throws -EINVAL (or `errno`) unless `f` is a file of class `cls`; `what` names it in the reason. */
 export function fileAs<T extends KFile>(f: KFile | undefined, cls: abstract new (...a: never[]) => T, what: string, errno = EINVAL): T {
-  if (!(f instanceof cls)) throw new Errno(errno, '%s: a %s file, not %s', what, f?.kind ?? 'missing', cls.name);
+  if (!(f instanceof cls)) throw new Errno(errno, '%s: %s file, wanted %s', what, f?.kind ?? 'no', cls.name);
   return f;
 }
