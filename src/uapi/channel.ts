@@ -160,6 +160,13 @@ export const MAP_FIXED = 0x10;
 /** mmap flag: map exactly at addr; -EEXIST if anything is mapped in the range. */
 export const MAP_FIXED_NOREPLACE = 0x100000;
 
+const SYS_NAMES = new Map<number, string>(Object.entries(SYS).map(([k, v]) => [v, k.toLowerCase()]));
+
+/** The name of system call `nr` for messages ('mmap', 'close', ...; 'syscall <nr>' when unknown). */
+export function sysName(nr: number): string {
+  return SYS_NAMES.get(nr) ?? `syscall ${nr}`;
+}
+
 /** Emulator control operations (SYS.DEBUG ARG0), for tests and fault injection. */
 export const DEBUG = {
   /** Wedge or unwedge the device. ARG1: 1 wedge, 0 clear. */

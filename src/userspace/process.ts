@@ -5,7 +5,7 @@
  */
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
-import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS } from '../uapi/channel.js';
+import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS, sysName } from '../uapi/channel.js';
 import { errnoName } from '../uapi/errno.js';
 import { requestName } from '../uapi/uapi.js';
 import { Channel } from './channel.js';
@@ -56,9 +56,6 @@ export interface LastError {
   message: string;
 }
 
-/** System call names by number, for LastError.call. */
-const SYS_NAMES = new Map<number, string>(Object.entries(SYS).map(([k, v]) => [v, k.toLowerCase()]));
-
 /** A process, as used from one thread. */
 export class Process {
   /** errno of the last failed call, as a positive Linux errno. */
@@ -87,7 +84,7 @@ export class Process {
   private sys(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): number {
     const r = this.chan.call(nr, a0, a1, a2, a3, a4, a5);
     this.rets = r.rets;
-    if (r.result < 0) return this.failed(r.errno, SYS_NAMES.get(nr) ?? `syscall ${nr}`);
+    if (r.result < 0) return this.failed(r.errno, sysName(nr));
     return r.result;
   }
 

@@ -60,9 +60,6 @@ export function standaloneHost(regions: RegionDesc[]): DeviceHost {
 /** Lines the failure log keeps (the oldest go first). */
 const DMESG_LINES = 1000;
 
-/** System call names by number, for the failure log. */
-const SYS_NAMES = new Map<number, string>(Object.entries(ch.SYS).map(([k, v]) => [v, k.toLowerCase()]));
-
 const utf8 = new TextEncoder();
 
 /** A blocked call: its slot, the wait, and the file the call holds until it ends (fdget). */
@@ -219,9 +216,9 @@ export class Kernel implements DeviceHost {
     this.setMessage(slot, reason);
     if (!this.dmesg) return;
     const nr = this.i32[this.word(slot, ch.CH_SYSCALL)];
-    const call = nr === ch.SYS.IOCTL ? requestName(this.i32[this.word(slot, ch.CH_ARGS_BYTE / 4 + 2)]) : SYS_NAMES.get(nr);
+    const call = nr === ch.SYS.IOCTL ? requestName(this.i32[this.word(slot, ch.CH_ARGS_BYTE / 4 + 2)]) : ch.sysName(nr);
     const pid = this.slotProc.get(slot)?.pid;
-    this.dmesg.push(`[${call ?? `syscall ${nr}`}] pid ${pid}: ${errnoName(errno) ?? 'errno'} (-${errno}): ${reason}`);
+    this.dmesg.push(`[${call}] pid ${pid}: ${errnoName(errno) ?? 'errno'} (-${errno}): ${reason}`);
     if (this.dmesg.length > DMESG_LINES) this.dmesg.shift();
   }
 
