@@ -18,7 +18,7 @@ export type ReasonArg = number | bigint | string | boolean;
 const last = { errno: 0, text: '' };
 
 /** Formats a reason: %d decimal, %x 0x-hex, %s as is (each takes the next value). */
-export function formatReason(fmt: string, a?: ReasonArg, b?: ReasonArg, c?: ReasonArg): string {
+function formatReason(fmt: string, a?: ReasonArg, b?: ReasonArg, c?: ReasonArg): string {
   const vals = [a, b, c];
   let i = 0;
   return fmt.replace(/%([dxs])/g, (_m, k: string) => {
