@@ -1,6 +1,7 @@
 // The page-table builder of a VM (src/kernel/xe/xe_pt.ts): spec vm_bind.md 1.4, 5.3-5.8 and
 // the page-table cases 63-68 of section 7, entry by entry, with expected entries written as
 // literal u64 values from the spec's bit table; translations checked through the GPU MMU.
+import fc from 'fast-check';
 import t from 'tap';
 import { createRegions, PageAllocator, PhysicalMemory, REGION_SPAN } from '../src/hw/memory.js';
 import { isFault, type GpuFault, type Translation } from '../src/hw/mmu.js';
@@ -248,3 +249,130 @@ t.test('VM creation fails cleanly without table memory', async (t) => {
   t.throws(() => new XePt(ptm, alloc, true, 2, 3), new Errno(12), '3 tables needed, 2 free');
   t.equal(alloc.usedPages, 14, 'nothing stays allocated');
 });
+
+// ---- Property: random binds, unbinds and REMAPs against a page-array model ----
+
+/** A VMA of the model: its range, backing pages (null: NULL) and recorded PTE sizes. */
+interface MVma { start: number; end: number; pages: number[] | null; flags: number }
+type Backing = { kind: 'contig'; off: number; align: number } | { kind: 'frag'; off: number; stride: number } | { kind: 'null' };
+type Cmd =
+  | { kind: 'bind'; anchor: number; page: number; len: number; backing: Backing; ro: boolean; fail: number }
+  | { kind: 'unbind'; pick: number }
+  | { kind: 'remap'; pick: number; from: number; len: number };
+
+const ANCHORS = [0, GiB - 4 * MiB, 2 ** 39 - 4 * MiB];
+const POOL_PAGES = 8192; // 32 MiB of data pages
+const backing: fc.Arbitrary<Backing> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('contig' as const), off: fc.nat(POOL_PAGES), align: fc.constantFrom(1, 16, 512) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('frag' as const), off: fc.nat(POOL_PAGES), stride: fc.constantFrom(3, 17, 513) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'null' as const }) },
+);
+const cmd: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('bind' as const), anchor: fc.nat(ANCHORS.length - 1), page: fc.nat(2047),
+      len: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(16, 512, 1024)), backing, ro: fc.boolean(),
+      fail: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('unbind' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remap' as const), pick: fc.nat(), from: fc.nat(), len: fc.integer({ min: 1, max: 600 }) }) },
+);
+
+/** The flag that records a REMAP piece's inherited maxpte. */
+function flagOf(size: number): number {
+  return size === GiB ? PTE_1G : size === 2 * MiB ? PTE_2M : size === 0x1_0000 ? PTE_64K : PTE_4K;
+}
+
+for (const [p, scratch] of [[P, false], [P, true], [D, true], [tgl, false]] as const) {
+  t.test(`${p.name}${scratch ? ' scratch' : ''}: random binds and unbinds agree with a page model through the MMU`, async (t) => {
+    const property = fc.property(fc.array(cmd, { maxLength: 20 }), (cmds) => {
+      const s = setup(p, scratch);
+      // Data pages: 32 MiB, 2M-aligned, in VRAM on a discrete device; tables come after them.
+      const pool = s.alloc.alloc(POOL_PAGES, 512)![0];
+      const baseline = s.alloc.usedPages;
+      const fresh = s.snapshot();
+      let vmas: MVma[] = [];
+      const poolPages = (b: Backing, n: number): number[] | null => {
+        if (b.kind === 'null') return null;
+        if (b.kind === 'frag') return Array.from({ length: n }, (_, k) => pool + ((b.off + k * b.stride) % POOL_PAGES) * 4096);
+        const first = Math.min(Math.floor(b.off / b.align) * b.align, POOL_PAGES - n);
+        return pages(pool + first * 4096, n);
+      };
+      const tryBind = (rs: MVma[], ro: boolean): boolean => {
+        const before = s.snapshot();
+        try {
+          const flags = s.pt.bind(rs.map((r) => range(r.start, r.end - r.start, r.pages, 0, { readOnly: ro })));
+          rs.forEach((r, i) => (r.flags = flags[i]));
+          vmas.push(...rs);
+          return true;
+        } catch (e) {
+          const vram = rs.some((r) => r.pages && r.pages[0] >= REGION_SPAN);
+          if (!(e instanceof Errno) || (e.errno === 22 && !(p.vram64k && vram))) throw e;
+          t.same(s.snapshot(), before);
+          return false;
+        }
+      };
+      for (const c of cmds) {
+        if (c.kind === 'bind') {
+          const start = ANCHORS[c.anchor] + c.page * 4096;
+          const end = start + c.len * 4096;
+          if (vmas.some((v) => v.start < end && start < v.end)) continue;
+          s.pt.failAllocation(c.fail);
+          tryBind([{ start, end, pages: poolPages(c.backing, c.len), flags: 0 }], c.ro);
+          s.pt.failAllocation(0);
+        } else if (vmas.length) {
+          const old = vmas[c.pick % vmas.length];
+          vmas = vmas.filter((v) => v !== old);
+          if (c.kind === 'unbind') {
+            s.pt.unbind(old.start, old.end);
+          } else {
+            const n = (old.end - old.start) / 4096;
+            const from = c.from % n;
+            const to = Math.min(n, from + c.len);
+            const piece = (a: number, b: number): MVma => ({
+              start: old.start + a * 4096, end: old.start + b * 4096, pages: old.pages && old.pages.slice(a, b), flags: old.flags,
+            });
+            const prev = from > 0 ? piece(0, from) : undefined;
+            const next = to < n ? piece(to, n) : undefined;
+            const r = remapUnbindRange({ old: { ...old, userptr: false, pteFlags: old.flags }, prev, next });
+            s.pt.unbind(r.start, r.end);
+            const kept = [r.skipPrev && prev, r.skipNext && next].filter((v): v is MVma => !!v);
+            for (const k of kept) k.flags = flagOf(maxPteSize(old.flags));
+            vmas.push(...kept);
+            const rebind = [!r.skipPrev && prev, !r.skipNext && next].filter((v): v is MVma => !!v);
+            if (rebind.length) tryBind(rebind, false);
+          }
+        }
+        checkTranslations(s.pt, vmas, scratch);
+      }
+      for (const v of vmas) s.pt.unbind(v.start, v.end);
+      t.same(s.snapshot(), fresh, 'after unbinding everything the tree is as created');
+      t.equal(s.alloc.usedPages, baseline, 'no table page leaks');
+    });
+    const result = fc.check(property, { seed: 0x7074_0003, numRuns: 150 });
+    t.notOk(result.failed, fc.defaultReportMessage(result) ?? 'the model agrees');
+  });
+}
+
+/** Every VMA's pages (a sample of long ones) and its neighbours translate as the model says. */
+function checkTranslations(pt: XePt, vmas: MVma[], scratch: boolean): void {
+  for (const v of vmas) {
+    const n = (v.end - v.start) / 4096;
+    const step = Math.max(1, Math.floor(n / 24));
+    for (let k = 0; k < n; k += k + step < n ? step : Math.max(1, n - 1 - k)) {
+      const tr = pt.mmu.translate(v.start + k * 4096 + 8);
+      if (isFault(tr)) throw new Error(`fault at 0x${(v.start + k * 4096).toString(16)}: ${tr.fault}`);
+      const pa = tr.pa < 0 ? -1 : tr.pa + (v.start + k * 4096 - tr.va);
+      const want = v.pages ? v.pages[k] : -1;
+      if (pa !== want || tr.entry.nul !== !v.pages) throw new Error(`0x${(v.start + k * 4096).toString(16)}: pa ${pa} != ${want}`);
+    }
+    for (const va of [v.start - 4096, v.end]) {
+      if (va < 0 || vmas.some((w) => w.start <= va && va < w.end)) continue;
+      const tr = pt.mmu.translate(va);
+      const good = scratch ? !isFault(tr) && tr.entry.nul : isFault(tr) && tr.fault === 'not-present';
+      if (!good) throw new Error(`unmapped 0x${va.toString(16)} translates to ${JSON.stringify(tr)}`);
+    }
+  }
+}
