@@ -11,6 +11,7 @@ import {
   PTE_1G, PTE_2M, PTE_4K, PTE_64K, PTE_COMPACT, XePt, maxPteSize, pdePatIndex, remapUnbindRange, type BindRange, type PtNode,
 } from '../src/kernel/xe/xe_pt.js';
 import { Errno } from '../src/kernel/os/errno.js';
+import { XeDevice } from '../src/kernel/xe/xe_device.js';
 
 const MiB = 1 << 20;
 const GiB = 2 ** 30;
@@ -376,3 +377,16 @@ function checkTranslations(pt: XePt, vmas: MVma[], scratch: boolean): void {
     }
   }
 }
+
+t.test('forDevice: tables from VRAM on a discrete device, system memory otherwise', async (t) => {
+  for (const p of [P, D]) {
+    const dev = new XeDevice(p, createRegions(16 * MiB, p.isDgfx ? [16 * MiB] : []));
+    const alloc = p.isDgfx ? dev.vram[0] : dev.sysmem;
+    const before = alloc.usedPages;
+    const pt = XePt.forDevice(dev, true);
+    t.equal(alloc.usedPages - before, p.vmMaxLevel - 1, `${p.name}: root and ${p.vmMaxLevel - 2} scratch tables (levels 2 to root-1)`);
+    t.equal(pt.ptm.tableRegion, alloc.region);
+    pt.destroy();
+    t.equal(alloc.usedPages, before, 'destroy frees every table');
+  }
+});
