@@ -349,7 +349,7 @@ export class XePt {
     else if (node.level > 0) slot = node.level === 1 ? Slot.Leaf2M : Slot.Leaf1G;
     else {
       ps64 = isPs64K(w, a);
-      if (!ps64 && dm && this.ptm.geo.vram64k) throw new Errno(EINVAL);
+      if (!ps64 && dm && this.ptm.geo.vram64k) throw new Errno(EINVAL, 'VRAM page at VA %x needs a 64K leaf on this device', a);
       slot = ps64 ? Slot.LeafPs64 : Slot.Leaf4K;
     }
     const ae = this.ptm.geo.hasAtomicEnablePteBit && !nul && (dm || !!r.atomicSysmem);
@@ -415,7 +415,7 @@ export class XePt {
 
   private newTable(stage: Stage, level: number, compact: boolean): PtNode {
     const pa = this.failIn > 0 && --this.failIn === 0 ? null : this.ptm.allocTable(this.alloc);
-    if (pa === null) throw new Errno(ENOMEM);
+    if (pa === null) throw new Errno(ENOMEM, 'no memory for a level-%d page table', level);
     stage.pages.push(pa);
     const n = compact ? COMPACT_ENTRIES : PT_ENTRIES;
     const node: PtNode = {
