@@ -41,7 +41,18 @@ export class WaitQueue {
   }
 }
 
+const hostClock = (): bigint => process.hrtime.bigint();
+let clock = hostClock;
+
 /** CLOCK_MONOTONIC in nanoseconds (ktime_get_ns). */
 export function monotonicNs(): bigint {
-  return process.hrtime.bigint();
+  return clock();
+}
+
+/**
+ * Replaces the kernel's clock (null restores the host's). A seam for an in-process harness
+ * (src/fuzz) that advances time itself, so deadlines and timestamps are reproducible.
+ */
+export function setMonotonicClock(fn: (() => bigint) | null): void {
+  clock = fn ?? hostClock;
 }
