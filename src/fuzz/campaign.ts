@@ -56,8 +56,8 @@ export function runCampaign(seed: number, count: number, opts: EpisodeOptions & 
     Error.stackTraceLimit = traces;
   }
   if (found?.finding) {
-    const program = opts.minimiseFinding === false ? found.program : minimise(found.program, found.finding);
-    res.finding = { seed: found.seed, finding: replay(program) ?? found.finding, program };
+    const program = opts.minimiseFinding === false ? found.program : minimise(found.program, found.finding, opts.ignore);
+    res.finding = { seed: found.seed, finding: replay(program, opts.ignore) ?? found.finding, program };
   }
   return res;
 }
@@ -76,11 +76,13 @@ export interface EpisodeOptions {
   steps: number;
   /** Snapshot the state around every n-th ioctl (1 = all). */
   checkEvery: number;
+  /** Kinds of finding not to report (known bugs being fixed elsewhere). */
+  ignore?: readonly string[];
 }
 
 /** Runs one generated episode of `seed` until a finding or its last step, then the teardown oracle. */
 export function runEpisode(seed: number, opts: EpisodeOptions): Episode {
-  const ex = new Executor(opts.checkEvery, requestName);
+  const ex = new Executor(opts.checkEvery, requestName, new Set(opts.ignore));
   const gen = new Generator(seed, () => ex.m.now);
   const program: Step[] = [];
   try {
@@ -100,8 +102,8 @@ export function runEpisode(seed: number, opts: EpisodeOptions): Episode {
 }
 
 /** Replays a recorded program (steps whose thread is gone or busy are skipped); its finding. */
-export function replay(program: readonly Step[]): Finding | null {
-  const ex = new Executor(1, requestName);
+export function replay(program: readonly Step[], ignore: readonly string[] = []): Finding | null {
+  const ex = new Executor(1, requestName, new Set(ignore));
   try {
     for (let i = 0; i < program.length; i++) {
       const f = ex.exec(i, program[i]).finding;
@@ -122,16 +124,16 @@ function same(a: Finding | null, b: Finding): boolean {
  * while the replay still shows a finding of the same kind on the same call. The program is
  * first cut after the finding's step.
  */
-export function minimise(program: readonly Step[], target: Finding): Step[] {
+export function minimise(program: readonly Step[], target: Finding, ignore: readonly string[] = []): Step[] {
   let cur = program.slice(0, target.step + 1);
-  if (!same(replay(cur), target)) cur = [...program];
+  if (!same(replay(cur, ignore), target)) cur = [...program];
   let n = 2;
   while (cur.length >= 2) {
     const chunk = Math.ceil(cur.length / n);
     let cut = false;
     for (let at = 0; at < cur.length; at += chunk) {
       const cand = [...cur.slice(0, at), ...cur.slice(at + chunk)];
-      if (same(replay(cand), target)) {
+      if (same(replay(cand, ignore), target)) {
         cur = cand;
         n = Math.max(n - 1, 2);
         cut = true;

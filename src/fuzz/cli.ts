@@ -21,10 +21,11 @@ const program = new Command('xe-emu-fuzz')
   .option('--steps <n>', 'steps per episode (one fresh machine each)', int, 3000)
   .option('--check-every <n>', 'snapshot the kernel state around every n-th ioctl (1 = all)', int, 1)
   .option('--episode-seed <n>', 'run only the episode of this seed (as printed with a finding)', int)
+  .option('--ignore <kinds>', 'comma-separated kinds of finding not to report (bug, errno, state, munmap, hang, leak)', '')
   .option('--no-minimise', 'print the whole program of a finding');
 program.parse();
-const o = program.opts<{ seed: number; count: number; steps: number; checkEvery: number; episodeSeed?: number; minimise: boolean }>();
-const opts = { steps: o.steps, checkEvery: Math.max(1, o.checkEvery) };
+const o = program.opts<{ seed: number; count: number; steps: number; checkEvery: number; episodeSeed?: number; minimise: boolean; ignore: string }>();
+const opts = { steps: o.steps, checkEvery: Math.max(1, o.checkEvery), ignore: o.ignore.split(',').filter(Boolean) };
 
 function rate(r: CampaignResult): string {
   return `${r.ioctls} ioctls in ${r.episodes} episodes, ${(r.ms / 1000).toFixed(1)} s, ${Math.round(r.ioctls / (r.ms / 1000))} ioctls/s`;
@@ -35,7 +36,7 @@ if (o.episodeSeed !== undefined) {
   if (!ep.finding) {
     console.log(`episode ${o.episodeSeed}: ${ep.ioctls} ioctls, no finding`);
   } else {
-    const prog = o.minimise ? minimise(ep.program, ep.finding) : ep.program;
+    const prog = o.minimise ? minimise(ep.program, ep.finding, opts.ignore) : ep.program;
     console.log(formatReproducer(ep.seed, ep.finding, prog));
     process.exitCode = 1;
   }

@@ -2,10 +2,12 @@
  * Steps of a fuzz program and their executor. A step is self-contained (concrete fds,
  * handles, bytes), so a recorded program replays without the generator and can be cut down
  * by the minimiser. The executor runs steps on a Machine and applies the oracles: no
- * internal error, every errno in the ioctl's set, a failed call changes no state, no call
- * stays parked past its deadline, and everything is freed once every process has exited.
+ * internal error, every errno in the ioctl's set, a failed call changes no state, munmap
+ * unmaps exactly its range, no call stays parked past its deadline, and everything is freed
+ * once every process has exited.
  */
 import { PageFault, USER_BASE } from '../hw/cpu_mmu.js';
+import { PAGE_SIZE } from '../hw/memory.js';
 import * as ch from '../uapi/channel.js';
 import { EFAULT } from '../uapi/errno.js';
 import { Machine, type Outcome } from './machine.js';
@@ -33,7 +35,7 @@ export type Step =
 
 /** What the oracles found. */
 export interface Finding {
-  kind: 'bug' | 'errno' | 'state' | 'hang' | 'leak';
+  kind: 'bug' | 'errno' | 'state' | 'hang' | 'leak' | 'munmap';
   /** Index of the step that showed it (the program's length for teardown findings). */
   step: number;
   /** The call it is about (ioctl or system call name). */
@@ -75,10 +77,12 @@ export class Executor {
   /**
    * @param checkEvery snapshot the state around every `checkEvery`-th ioctl (1 = all)
    * @param requestName names an ioctl request for findings
+   * @param ignore kinds of finding not to report (a known bug being fixed elsewhere)
    */
   constructor(
     private readonly checkEvery: number,
     private readonly requestName: (r: number) => string,
+    private readonly ignore: ReadonlySet<string> = new Set(),
   ) {
     this.baseline = this.m.memUsage();
     this.mapScratch(0);
@@ -96,6 +100,15 @@ export class Executor {
 
   /** Runs step `i`; a finding, or the result for the generator. */
   exec(i: number, s: Step): { finding: Finding | null; result: StepResult } {
+    const r = this.run(i, s);
+    return { finding: this.keep(r.finding), result: r.result };
+  }
+
+  private keep(f: Finding | null): Finding | null {
+    return f && !this.ignore.has(f.kind) ? f : null;
+  }
+
+  private run(i: number, s: Step): { finding: Finding | null; result: StepResult } {
     if (!this.runnable(s)) return { finding: null, result: { outcome: null } };
     const what = stepName(s, this.requestName);
     let pre: string | null = null;
@@ -111,9 +124,15 @@ export class Executor {
         result = { outcome: o };
         break;
       }
-      case 'sys':
+      case 'sys': {
+        const ptes = s.nr === ch.SYS.MUNMAP ? this.ptes(s.slot) : null;
         result = { outcome: this.m.syscall(s.slot, s.nr, s.args) };
+        if (ptes && result.outcome?.state === 'done' && result.outcome.rc === 0) {
+          const f = this.checkMunmap(s.slot, ptes, s.args[0], Number(s.args[1]));
+          if (f) return { finding: { kind: 'munmap', step: i, what, detail: f }, result };
+        }
         break;
+      }
       case 'ioctl': {
         this.ioctls++;
         this.write(s.slot, ARG_ADDR, s.arg);
@@ -169,6 +188,10 @@ export class Executor {
    * must be back at the boot baseline and no call may be left in flight.
    */
   finish(at: number): Finding | null {
+    return this.keep(this.teardown(at));
+  }
+
+  private teardown(at: number): Finding | null {
     this.m.advance(HANG_SLACK_NS * 2n);
     const stuck = this.collect(at);
     if (stuck) return stuck;
@@ -182,6 +205,27 @@ export class Executor {
     const used = this.m.memUsage();
     if (used.join() !== this.baseline.join()) {
       return { kind: 'leak', step: at, what: 'teardown', detail: `pages in use after every process exited: ${used.join('/')} (boot: ${this.baseline.join('/')})` };
+    }
+    return null;
+  }
+
+  /** A copy of the page table of the process on `slot`. */
+  private ptes(slot: number): Uint32Array {
+    return Uint32Array.from(new Uint32Array(this.m.owner(slot)!.pt.sab));
+  }
+
+  /** munmap oracle: every page of the range is unmapped, every other page is as it was. */
+  private checkMunmap(slot: number, before: Uint32Array, addr: bigint, len: number): string | null {
+    const pt = this.m.owner(slot)?.pt;
+    if (!pt) return null;
+    const after = new Uint32Array(pt.sab);
+    const first = pt.pageIndex(addr);
+    const end = first + Math.ceil(len / PAGE_SIZE);
+    for (let k = 0; k < after.length; k++) {
+      const inRange = k >= first && k < end;
+      if (inRange ? after[k] !== 0 : after[k] !== before[k]) {
+        return `munmap(0x${addr.toString(16)}, ${len}) ${inRange ? 'left' : 'changed'} page 0x${pt.pageAddr(k).toString(16)} ${inRange ? 'mapped' : 'outside the range'}`;
+      }
     }
     return null;
   }
