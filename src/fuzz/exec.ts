@@ -111,7 +111,7 @@ export class Executor {
   private run(i: number, s: Step): { finding: Finding | null; result: StepResult } {
     if (!this.runnable(s)) return { finding: null, result: { outcome: null } };
     const what = stepName(s, this.requestName);
-    let pre: string | null = null;
+    let pre: { slot: number; state: string } | null = null;
     let result: StepResult;
     switch (s.op) {
       case 'tick':
@@ -137,7 +137,7 @@ export class Executor {
         this.ioctls++;
         this.write(s.slot, ARG_ADDR, s.arg);
         for (const [addr, bytes] of s.mem) this.write(s.slot, addr, bytes);
-        if (this.ioctls % this.checkEvery === 0) pre = this.state();
+        if (this.ioctls % this.checkEvery === 0) pre = { slot: s.slot, state: this.state(s.slot) };
         const outcome = this.m.ioctl(s.slot, s.fd, s.request, s.argp);
         result = { outcome, out: outcome.state === 'done' ? this.read(s.slot, ARG_ADDR, s.arg.length) : undefined };
         if (outcome.state === 'parked') this.pending.set(s.slot, { step: i, what, request: s.request, until: this.m.now + s.timeoutNs + HANG_SLACK_NS });
@@ -149,8 +149,8 @@ export class Executor {
     // EFAULT is exempt: the copy back to user memory runs after the handler, so a call that
     // created an object and then could not write its id fails with it as upstream does.
     if (!finding && pre !== null && o?.state === 'done' && o.rc < 0 && o.errno !== EFAULT) {
-      const post = this.state();
-      if (post !== pre) finding = { kind: 'state', step: i, what, detail: `failed with errno ${o.errno} but changed state:\n${diff(pre, post)}` };
+      const post = this.state(pre.slot);
+      if (post !== pre.state) finding = { kind: 'state', step: i, what, detail: `failed with errno ${o.errno} but changed state:\n${diff(pre.state, post)}` };
     }
     return { finding: finding ?? this.collect(i), result };
   }
@@ -230,8 +230,8 @@ export class Executor {
     return null;
   }
 
-  private state(): string {
-    return snapshot(this.m.kernel, this.m.memUsage());
+  private state(slot: number): string {
+    return snapshot(this.m.kernel, this.m.memUsage(), this.m.owner(slot)?.pid);
   }
 
   private write(slot: number, addr: bigint, bytes: Uint8Array): void {

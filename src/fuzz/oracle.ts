@@ -107,11 +107,16 @@ function fileState(f: KFile): string {
   return parts.join(' ');
 }
 
-/** The observable kernel state, as a string to compare before and after a call. */
-export function snapshot(kernel: Kernel, memUsage: bigint[]): string {
+/**
+ * The observable kernel state, as a string to compare before and after a call: memory
+ * accounting and the fd tables (with everything the files hold) of process `pid`, or of
+ * every process. One ioctl reaches only its caller's files, and other processes' objects
+ * through them, which the memory accounting shows.
+ */
+export function snapshot(kernel: Kernel, memUsage: bigint[], pid?: number): string {
   const out = [`mem=${memUsage.join('/')}`];
   for (const p of kernel.procs.values()) {
-    out.push(`pid ${p.pid}: ${table('fd', p.fds.entries(), fileState)}`);
+    if (pid === undefined || p.pid === pid) out.push(`pid ${p.pid}: ${table('fd', p.fds.entries(), fileState)}`);
   }
   return out.join('\n');
 }
