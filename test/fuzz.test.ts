@@ -24,38 +24,32 @@ const NO_WAIT: Record<string, Record<string, number | bigint>> = {
 
 const DIRS = ['none', 'W', 'R', 'RW'] as const;
 
-/**
- * Finding kinds left out while their fix is under way elsewhere: partial munmap removes the
- * whole mapping today (os/mm.ts; issue 12). Empty once the fix is on main.
- */
-const KNOWN: string[] = ['munmap'];
-
 t.test('a fixed-seed campaign of model-aware and random programs finds nothing', async (t) => {
-  const r = runCampaign(0x5eed, 12_000, { steps: 1500, checkEvery: 1, ignore: KNOWN });
+  const r = runCampaign(0x5eed, 12_000, { steps: 1500, checkEvery: 1 });
   const f = r.finding;
   t.equal(f, null, f ? formatReproducer(f.seed, f.finding, f.program) : 'no finding');
   t.ok(r.ioctls >= 12_000 && r.episodes >= 2, `${r.ioctls} ioctls in ${r.episodes} episodes`);
 });
 
 t.test('the same seed gives the same program and the same answers', async (t) => {
-  const a = runEpisode(77, { steps: 800, checkEvery: 1, ignore: KNOWN });
-  const b = runEpisode(77, { steps: 800, checkEvery: 1, ignore: KNOWN });
+  const a = runEpisode(77, { steps: 800, checkEvery: 1 });
+  const b = runEpisode(77, { steps: 800, checkEvery: 1 });
   t.equal(a.program.length, 800);
   t.same(b.program, a.program, 'identical steps');
   t.equal(b.ioctls, a.ioctls);
-  t.not(JSON.stringify(runEpisode(78, { steps: 50, checkEvery: 1, ignore: KNOWN }).program, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+  t.not(JSON.stringify(runEpisode(78, { steps: 50, checkEvery: 1 }).program, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
     JSON.stringify(a.program.slice(0, 50), (_k, v) => (typeof v === 'bigint' ? String(v) : v)), 'another seed, another program');
 });
 
 const bugStep: Step = { op: 'sys', slot: 0, nr: SYS.DEBUG, args: [BigInt(DEBUG.KERNEL_BUG)] };
 
 t.test('an internal kernel error is a finding, minimised to the one call that causes it', async (t) => {
-  const program = runEpisode(5, { steps: 300, checkEvery: 1, ignore: KNOWN }).program;
+  const program = runEpisode(5, { steps: 300, checkEvery: 1 }).program;
   const withBug = [...program.slice(0, 200), bugStep, ...program.slice(200)];
-  const f = replay(withBug, KNOWN);
+  const f = replay(withBug);
   t.match(f, { kind: 'bug', step: 200, what: 'DEBUG' });
   t.match(f?.detail, /deliberate kernel bug/);
-  const min = minimise(withBug, f!, KNOWN);
+  const min = minimise(withBug, f!);
   t.same(min, [bugStep], 'minimised to the single step');
   t.match(formatReproducer(5, f!, min), /FINDING \(bug\) in DEBUG[^]*t0\.debug\(7n\);/);
 });
