@@ -154,8 +154,12 @@ function hex(b: Uint8Array): string {
 
 const SYS_NAMES = new Map<number, string>(Object.entries(ch.SYS).map(([k, v]) => [v, k.toLowerCase()]));
 
-/** One step as a readable TypeScript-like line (decoded structs, concrete values). */
-export function formatStep(s: Step): string {
+/** One step as readable TypeScript-like lines (its memory writes, then the call; decoded structs, concrete values). */
+export function formatStep(s: Step): string[] {
+  return formatCall(s).split('\n');
+}
+
+function formatCall(s: Step): string {
   switch (s.op) {
     case 'tick':
       return `clock.advance(${s.ns}n);`;
@@ -164,7 +168,7 @@ export function formatStep(s: Step): string {
     case 'sys':
       return `t${s.slot}.${SYS_NAMES.get(s.nr) ?? `sys${s.nr}`}(${s.args.map((a) => (a > 0xffffn ? `0x${a.toString(16)}n` : `${a}n`)).join(', ')});`;
     case 'ioctl': {
-      const mem = s.mem.map(([a, b]) => `  mem.write(0x${a.toString(16)}n, hex'${hex(b)}');\n`).join('');
+      const mem = s.mem.map(([a, b]) => `mem.write(0x${a.toString(16)}n, hex'${hex(b)}');\n`).join('');
       return `${mem}t${s.slot}.ioctl(${s.fd}, ${formatIoctl(s.request, s.arg)}, argp=0x${s.argp.toString(16)}n);`;
     }
   }
@@ -175,7 +179,7 @@ export function formatReproducer(seed: number, f: Finding, program: readonly Ste
   const lines = [
     `FINDING (${f.kind}) in ${f.what}, episode seed ${seed}: ${f.detail}`,
     `minimised program (${program.length} steps; t<N> is the thread on channel slot N; process 1 owns slot 0, every process maps 64 KiB of scratch at 0x7f0000000000 first):`,
-    ...program.map((s, i) => `  /* ${i} */ ${formatStep(s)}`),
+    ...program.flatMap((s, i) => formatStep(s).map((l, k) => `  ${k ? ' '.repeat(`/* ${i} */`.length) : `/* ${i} */`} ${l}`)),
     `replay: node dist/src/fuzz/cli.js --episode-seed ${seed}`,
   ];
   return lines.join('\n');
