@@ -27,7 +27,7 @@ const DIRS = ['none', 'W', 'R', 'RW'] as const;
 t.test('a fixed-seed campaign of model-aware and random programs finds nothing', async (t) => {
   const r = runCampaign(0x5eed, 12_000, { steps: 1500, checkEvery: 1 });
   const f = r.finding;
-  t.equal(f, null, f ? formatReproducer(f.seed, f.finding, f.program) : 'no finding');
+  t.equal(f, null, f ? formatReproducer(f.seed, f.finding, f.program, 1500) : 'no finding');
   t.ok(r.ioctls >= 12_000 && r.episodes >= 2, `${r.ioctls} ioctls in ${r.episodes} episodes`);
 });
 

@@ -174,13 +174,13 @@ function formatCall(s: Step): string {
   }
 }
 
-/** The reproducer printout of a finding. */
-export function formatReproducer(seed: number, f: Finding, program: readonly Step[]): string {
+/** The reproducer printout of a finding (`steps`: the episode length, for the replay command). */
+export function formatReproducer(seed: number, f: Finding, program: readonly Step[], steps = 3000): string {
   const lines = [
     `FINDING (${f.kind}) in ${f.what}, episode seed ${seed}: ${f.detail}`,
     `minimised program (${program.length} steps; t<N> is the thread on channel slot N; process 1 owns slot 0, every process maps 64 KiB of scratch at 0x7f0000000000 first):`,
     ...program.flatMap((s, i) => formatStep(s).map((l, k) => `  ${k ? ' '.repeat(`/* ${i} */`.length) : `/* ${i} */`} ${l}`)),
-    `replay: node dist/src/fuzz/cli.js --episode-seed ${seed}`,
+    `replay: npm run fuzz -- --episode-seed ${seed} --steps ${steps}`,
   ];
   return lines.join('\n');
 }

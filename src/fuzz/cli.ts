@@ -37,7 +37,7 @@ if (o.episodeSeed !== undefined) {
     console.log(`episode ${o.episodeSeed}: ${ep.ioctls} ioctls, no finding`);
   } else {
     const prog = o.minimise ? minimise(ep.program, ep.finding, opts.ignore) : ep.program;
-    console.log(formatReproducer(ep.seed, ep.finding, prog));
+    console.log(formatReproducer(ep.seed, ep.finding, prog, o.steps));
     process.exitCode = 1;
   }
 } else {
@@ -53,7 +53,7 @@ if (o.episodeSeed !== undefined) {
   });
   console.log(`seed ${o.seed}: ${rate(r)}`);
   if (r.finding) {
-    console.log(formatReproducer(r.finding.seed, r.finding.finding, r.finding.program));
+    console.log(formatReproducer(r.finding.seed, r.finding.finding, r.finding.program, o.steps));
     process.exitCode = 1;
   } else {
     console.log('no finding');
