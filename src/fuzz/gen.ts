@@ -168,7 +168,7 @@ export class Generator {
     const fd = this.pick([...p.fds.keys()]) ?? 3;
     const rc = (res: StepResult): number => (res.outcome as { rc: number }).rc;
     const ret0 = (res: StepResult): bigint => BigInt.asUintN(64, (res.outcome as { rets: bigint[] }).rets[0]);
-    switch (this.n(12)) {
+    switch (this.n(15)) {
       case 0:
         return this.sys(slot, ch.SYS.CLOSE, [BigInt(fd)], () => p.fds.delete(fd));
       case 1:
@@ -205,9 +205,37 @@ export class Generator {
         return this.fenceControl(p, slot);
       case 10:
         return this.sys(slot, ch.SYS.DEBUG, [BigInt(ch.DEBUG.UFENCE_WRITE), UFENCE + BigInt(8 * this.n(4)), BigInt(this.n(4))]);
-      default:
+      case 11:
         return this.sys(slot, ch.SYS.DEBUG, [BigInt(ch.DEBUG.QUEUE_BAN), BigInt(fd), BigInt(this.n(4))]);
+      case 12:
+        return this.kill(p, slot);
+      case 13:
+        return this.getfd(p, slot);
+      default: {
+        // A low open-file limit now and then (lowering it needs no capability).
+        if (!this.chance(150)) return this.sys(slot, ch.SYS.GETPID, []);
+        const lim = BigInt(4 + this.n(60));
+        return this.sys(slot, ch.SYS.SETRLIMIT, [BigInt(ch.RLIMIT.NOFILE), lim, lim]);
+      }
     }
+  }
+
+  /** kill(SIGKILL) of another process, often while its threads are blocked. */
+  private kill(p: ProcModel, slot: number): Step {
+    const victim = this.pick(this.procs.filter((q) => q !== p));
+    if (!victim) return this.sys(slot, ch.SYS.GETPID, []);
+    return this.sys(slot, ch.SYS.KILL, [BigInt(victim.pid)], () => this.procs.splice(this.procs.indexOf(victim), 1));
+  }
+
+  /** pidfd_getfd: another process's file, shared from now on. */
+  private getfd(p: ProcModel, slot: number): Step {
+    const other = this.pick(this.procs);
+    const fd = other && this.pick([...other.fds.keys()]);
+    if (fd === undefined) return this.sys(slot, ch.SYS.GETPID, []);
+    return this.sys(slot, ch.SYS.GETFD, [BigInt(other!.pid), BigInt(fd)], (res) => {
+      const f = other!.fds.get(fd);
+      if (f) p.fds.set((res.outcome as { rc: number }).rc, f);
+    });
   }
 
   private exit(p: ProcModel, slot: number): Step {
@@ -297,7 +325,7 @@ export class Generator {
 
   /** A meaningful ioctl on one DRM file of process `p`. */
   private call(p: ProcModel, d: Drm): Call {
-    const k = this.n(26);
+    const k = this.n(27);
     switch (k) {
       case 0:
         return { name: 'DRM_IOCTL_SYNCOBJ_CREATE', fields: { flags: this.chance(400) ? 1 : this.chance(30) ? 2 : 0 }, after: (o) => d.syncobjs.push(Number(o.handle)) };
@@ -364,6 +392,10 @@ export class Generator {
         return { name: 'DRM_IOCTL_XE_DEVICE_QUERY', fields: { query: this.n(12), size: this.chance(500) ? 0 : this.n(DATA_BYTES), data: DATA } };
       case 24:
         return { name: 'DRM_IOCTL_GET_CAP', fields: { capability: this.n(24) } };
+      case 25:
+        return this.chance(500)
+          ? { name: 'DRM_IOCTL_SET_CLIENT_NAME', fields: { name_len: BigInt(this.n(80)), name: DATA } }
+          : { name: 'DRM_IOCTL_GEM_CHANGE_HANDLE', fields: { handle: this.id(d.bos), new_handle: this.id(d.bos) } };
       default:
         return this.chance(500)
           ? { name: 'DRM_IOCTL_SET_CLIENT_CAP', fields: { capability: this.n(8), value: BigInt(this.n(3)) } }

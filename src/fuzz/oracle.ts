@@ -13,16 +13,16 @@ import { IOCTL_LIST } from '../uapi/uapi.js';
 
 /**
  * Errnos any DRM ioctl may answer: dispatch (-ENOTTY foreign type, -EINVAL unknown number or
- * bad struct, -EACCES not render-allowed, -EFAULT copy-in/out), the fd lookup (-EBADF), a
- * wedged device (-ECANCELED).
+ * bad struct, -EACCES not render-allowed, -EFAULT copy-in/out, -EOPNOTSUPP a KMS slot without
+ * modesetting), the fd lookup (-EBADF), a wedged device (-ECANCELED).
  */
-const ANY: ErrnoName[] = ['EINVAL', 'EFAULT', 'ENOTTY', 'EACCES', 'EBADF', 'ECANCELED'];
+const ANY: ErrnoName[] = ['EINVAL', 'EFAULT', 'ENOTTY', 'EACCES', 'EBADF', 'ECANCELED', 'EOPNOTSUPP'];
 
 /** Errnos beyond ANY, by ioctl (from the handlers' documented failure paths). */
 const EXTRA: Record<string, ErrnoName[]> = {
   DRM_IOCTL_VERSION: [],
-  DRM_IOCTL_GET_CAP: ['EOPNOTSUPP'],
-  DRM_IOCTL_SET_CLIENT_CAP: ['EOPNOTSUPP'],
+  DRM_IOCTL_GET_CAP: [],
+  DRM_IOCTL_SET_CLIENT_CAP: [],
   DRM_IOCTL_GEM_CLOSE: [],
   DRM_IOCTL_PRIME_HANDLE_TO_FD: ['ENOENT', 'EMFILE', 'EPERM', 'ENOSPC'],
   DRM_IOCTL_PRIME_FD_TO_HANDLE: ['ENOENT', 'ENOSPC', 'EPERM'],
@@ -39,6 +39,8 @@ const EXTRA: Record<string, ErrnoName[]> = {
   DRM_IOCTL_SYNCOBJ_TRANSFER: ['ENOENT', 'ENOMEM', 'ETIME'],
   DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL: ['ENOENT', 'ENOMEM'],
   DRM_IOCTL_SYNCOBJ_EVENTFD: ['ENOENT', 'ENOMEM'],
+  DRM_IOCTL_SET_CLIENT_NAME: ['ENOMEM'],
+  DRM_IOCTL_GEM_CHANGE_HANDLE: ['ENOENT', 'ENOSPC', 'ENOMEM'],
   DRM_IOCTL_XE_DEVICE_QUERY: ['ENODEV', 'ENOSPC', 'E2BIG'],
   DRM_IOCTL_XE_GEM_CREATE: ['ENOENT', 'ENODEV', 'ENOMEM', 'ENOSPC', 'EOPNOTSUPP', 'E2BIG'],
   DRM_IOCTL_XE_GEM_MMAP_OFFSET: ['ENOENT', 'ENODEV', 'ENOMEM', 'ENOSPC', 'E2BIG'],
