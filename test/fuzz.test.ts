@@ -45,9 +45,12 @@ const bugStep: Step = { op: 'sys', slot: 0, nr: SYS.DEBUG, args: [BigInt(DEBUG.K
 
 t.test('an internal kernel error is a finding, minimised to the one call that causes it', async (t) => {
   const program = runEpisode(5, { steps: 300, checkEvery: 1 }).program;
-  const withBug = [...program.slice(0, 200), bugStep, ...program.slice(200)];
+  // Before a later call of thread 0: that thread is alive and idle there.
+  const at = program.findIndex((s, i) => i >= 100 && s.op !== 'tick' && s.slot === 0);
+  t.ok(at >= 100, `thread 0 calls at step ${at}`);
+  const withBug = [...program.slice(0, at), bugStep, ...program.slice(at)];
   const f = replay(withBug);
-  t.match(f, { kind: 'bug', step: 200, what: 'DEBUG' });
+  t.match(f, { kind: 'bug', step: at, what: 'DEBUG' });
   t.match(f?.detail, /deliberate kernel bug/);
   const min = minimise(withBug, f!);
   t.same(min, [bugStep], 'minimised to the single step');
