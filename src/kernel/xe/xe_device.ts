@@ -4,7 +4,7 @@
  * fences, fake mmap offset space). Signals wake the OS's parked calls through the host.
  */
 import { PageAllocator, type PhysicalMemory, type RegionDesc } from '../../hw/memory.js';
-import type { Profile } from '../../hw/profile.js';
+import { gtById, type GtDesc, type Profile } from '../../hw/profile.js';
 import { FenceDomain, type FenceHost } from '../drm/dma_fence.js';
 import type { DrmDevice, DrmDriver } from '../drm/drm_device.js';
 import type { GemObject } from '../drm/drm_gem.js';
@@ -67,4 +67,13 @@ export class XeDevice implements DrmDevice, FenceHost {
   wake(): void {
     this.host.waitq.wake();
   }
+}
+
+/**
+ * xe_device_get_gt: its gt_id parameter is a u8, so only the low 8 bits of a uAPI u16 gt_id
+ * count (0x100 is GT 0). EXEC_QUEUE_CREATE (its first check and xe_hw_engine_lookup) and
+ * DEVICE_QUERY ENGINE_CYCLES all look GTs up through it.
+ */
+export function xeDeviceGetGt(profile: Profile, gtId: number): GtDesc | undefined {
+  return gtById(profile, gtId & 0xff);
 }

@@ -19,7 +19,7 @@ import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { Task } from '../os/file.js';
 import type { IdTable } from '../os/idr.js';
 import type { UserMemory } from '../os/uaccess.js';
-import type { XeDevice } from './xe_device.js';
+import { xeDeviceGetGt, type XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions } from './xe_ext.js';
 import { pxpEnabled } from './xe_pxp.js';
 
@@ -98,14 +98,6 @@ function bit(n: number): number {
   return n >= 0 && n < 31 ? 1 << n : 0;
 }
 
-/**
- * xe_device_get_gt: its gt_id parameter is a u8, so only the low 8 bits of the uAPI's u16
- * count (0x100 is GT 0), both in the create ioctl's first check and in xe_hw_engine_lookup.
- */
-function gtById(profile: Profile, id: number): GtDesc | undefined {
-  return profile.gts.find((g) => g.id === (id & 0xff));
-}
-
 /** xe_hw_engine_is_reserved. */
 function isReserved(e: EngineDesc): boolean {
   return e.reserved;
@@ -121,7 +113,7 @@ export interface HwEngine {
 function hwEngineLookup(profile: Profile, eci: Fields): HwEngine | undefined {
   const cls = eci.engine_class as number;
   if (!HW_CLASSES.includes(cls)) return undefined;
-  const gt = gtById(profile, eci.gt_id as number);
+  const gt = xeDeviceGetGt(profile, eci.gt_id as number);
   const desc = gt?.engines.find((e) => e.engineClass === cls && e.instance === eci.engine_instance);
   return gt && desc ? { gt, desc } : undefined;
 }
@@ -571,7 +563,7 @@ function execQueueCreateIoctl(c: IoctlCtx): number {
   check(len === 0 || len > XE_HW_ENGINE_MAX_INSTANCE, EINVAL, '.width %d * .num_placements %d: 0 or above %d', width, numPlacements, XE_HW_ENGINE_MAX_INSTANCE);
   const eciSize = layoutOf('drm_xe_engine_class_instance').size;
   const eci = decodeArray('drm_xe_engine_class_instance', c.um.copyFromUser(a.instances as bigint, eciSize * len), len);
-  check(!gtById(profile, eci[0].gt_id as number), EINVAL, '.instances[0].gt_id %d: no such GT', eci[0].gt_id as number);
+  check(!xeDeviceGetGt(profile, eci[0].gt_id as number), EINVAL, '.instances[0].gt_id %d: no such GT', eci[0].gt_id as number);
   const lowLatency = ((a.flags as number) & LOW_LATENCY_HINT) !== 0;
   const pc: PropCtx = { dev: c.dev, proc: c.proc, um: c.um };
 

@@ -22,7 +22,7 @@
  */
 import { PAGE_SIZE } from '../../hw/memory.js';
 import {
-  ENGINE_CLASS, GT_TYPE, findEngine, graphicsVerx100, gtById, mediaVerx100,
+  ENGINE_CLASS, GT_TYPE, findEngine, graphicsVerx100, mediaVerx100,
   type EngineDesc, type GtDesc, type Profile,
 } from '../../hw/profile.js';
 import { decode, encode, pack, packArray, type Fields, type FieldsIn } from '../../uapi/codec.js';
@@ -32,7 +32,7 @@ import { flatMembers, memberSize } from '../../uapi/layout.js';
 import { C, CB, layoutOf } from '../../uapi/uapi.js';
 import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { Errno, fail, nonZero } from '../os/errno.js';
-import type { XeDevice } from './xe_device.js';
+import { xeDeviceGetGt, type XeDevice } from './xe_device.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
 import { pxpReadiness } from './xe_pxp.js';
 
@@ -361,7 +361,7 @@ function queryEngineCycles(c: IoctlCtx): number {
   if (!clock) return fail(EINVAL, 'drm_xe_query_engine_cycles.clockid %d: unknown clock', req.clockid as number);
   const eci = req.eci as { engine_class: number; engine_instance: number; gt_id: number };
   const p = c.dev.profile;
-  const gt = gtById(p, eci.gt_id & 0xff);
+  const gt = xeDeviceGetGt(p, eci.gt_id);
   if (!gt) return fail(EINVAL, 'drm_xe_query_engine_cycles.eci.gt_id %d: no such GT', eci.gt_id);
   if (eci.engine_class > ENGINE_CLASS.COMPUTE) return fail(EINVAL, 'drm_xe_query_engine_cycles.eci.engine_class %d: unknown', eci.engine_class);
   if (!findEngine(gt, eci.engine_class, eci.engine_instance)) {
