@@ -78,8 +78,11 @@ t.test('cases 1-2: ids from 1, lowest free reused; a new VM is 2^va_bits, empty'
   const vm = k.file.vms.get(1)!;
   t.equal(vm.size, 1n << 48n, 'size 2^48');
   t.equal(vm.closed, false);
-  t.same(vm.ptRoot, [null], 'one (not yet built) root per tile');
-  t.equal(vm.gpuvm, null, 'no VA manager state, so no VMAs');
+  t.equal(vm.pt!.root.level, 4, 'a root table at level vm_max_level (LNL: 4, a 5-level tree over a 48-bit VA)');
+  t.equal(vm.pt!.root.live, 0, 'no live entries: every root entry is 0 without SCRATCH_PAGE');
+  t.same(vm.pt!.stats().tables, [0, 0, 0, 0, 1], 'the root is the only table');
+  t.equal(vm.gpuvm.size, 0, 'no VMAs');
+  t.same([vm.gpuvm.mmStart, vm.gpuvm.mmRange], [0n, 1n << 48n], 'the VA manager spans [0, 2^48), nothing reserved');
   t.ok(vm.defaultBindQueue, 'a default bind queue');
   t.equal(vm.defaultBindQueue!.bind, true);
   t.equal(k.file.execQueues.size, 0, 'the default bind queue has no user id');
@@ -88,6 +91,7 @@ t.test('cases 1-2: ids from 1, lowest free reused; a new VM is 2^va_bits, empty'
   t.equal(k.file.vms.get(2)!.asid, 2, 'ASIDs are cyclic');
   t.equal(k.call('DRM_IOCTL_XE_VM_DESTROY', { vm_id: 1, pad: 0, reserved: [0n, 0n] }), 0);
   t.equal(vm.closed, true, 'destroyed VM is closed (size 0)');
+  t.equal(vm.pt, null, 'its page tables are freed with the last reference');
   t.equal(vm.defaultBindQueue, null, 'its default bind queue is gone');
   t.equal(k.call('DRM_IOCTL_XE_VM_CREATE', createArgs(0)), 0);
   t.equal(k.file.vms.get(1)!.asid, 3, 'a freed ASID is not reused at once');

@@ -3,20 +3,23 @@
  * DRM_IOCTL_XE_VM_DESTROY (shared/spec/vm_bind.md section 1, checked against the newest
  * upstream xe_vm.c, which also knows DRM_XE_VM_CREATE_FLAG_NO_VM_OVERCOMMIT).
  *
- * Page tables and the GPU VA manager come with VM_BIND; the VM keeps a slot for each
- * (`ptRoot` per tile, `gpuvm`) so that they plug in without changing its life cycle.
+ * A VM owns its GPU VA manager (`gpuvm`, the VMA tree) and its page-table tree (`pt`, tile 0:
+ * every profile has one tile), made in VM_CREATE and freed with the last reference.
  *
  * Not served here (dispatch answers -EINVAL for table ioctls without a handler):
  * DRM_IOCTL_XE_VM_GET_PROPERTY, DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS, DRM_IOCTL_XE_MADVISE.
  */
-import type { Profile } from '../../hw/profile.js';
 import { EBUSY, EINVAL, ENOENT } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
+import type { GemObject } from '../drm/drm_gem.js';
+import { DrmGpuvm } from '../drm/drm_gpuvm.js';
 import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { IdTable } from '../os/idr.js';
 import type { XeDevice } from './xe_device.js';
 import { createBindQueue, type ExecQueue, type QueueFile, type QueueVm } from './xe_exec_queue.js';
+import { XePt } from './xe_pt.js';
+import type { XeVmaMemAttr, XeVmaPriv } from './xe_vma.js';
 
 const FLAG_SCRATCH_PAGE = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');
 const FLAG_LR_MODE = C('DRM_XE_VM_CREATE_FLAG_LR_MODE');
@@ -27,11 +30,6 @@ const ALL_FLAGS = FLAG_SCRATCH_PAGE | FLAG_LR_MODE | FLAG_FAULT_MODE | FLAG_NO_V
 
 /** XE_MAX_ASID (xe_device_types.h): ASIDs are allocated cyclically in [1, XE_MAX_ASID - 1]. */
 const XE_MAX_ASID = 1 << 20;
-
-/** Number of tiles of a profile (its GTs' highest tile index + 1). */
-export function tileCount(profile: Profile): number {
-  return Math.max(0, ...profile.gts.map((g) => g.tile)) + 1;
-}
 
 /** Per-device cyclic ASID allocator (xe->usm.asid_to_vm, xa_alloc_cyclic). */
 class AsidSpace {
@@ -78,10 +76,10 @@ export class Vm implements QueueVm {
   banned = false;
   /** Address space id (0 on platforms without ASIDs). */
   asid = 0;
-  /** Root page table per tile (vm->pt_root[]); filled by the page-table code (VM_BIND). */
-  readonly ptRoot: Array<unknown | null>;
-  /** The GPU VA manager (vm->gpuvm); filled by the VM_BIND code. */
-  gpuvm: unknown = null;
+  /** The page-table tree of tile 0 (vm->pt_root[0] and the scratch tables); null once freed. */
+  pt: XePt | null = null;
+  /** The GPU VA manager (vm->gpuvm): the VMA tree over [0, 1 << va_bits). */
+  readonly gpuvm: DrmGpuvm<GemObject, XeVmaMemAttr, XeVmaPriv>;
   /**
    * The default bind queue (vm->q), used by VM_BIND with exec_queue_id 0. The newest
    * xe_vm_create makes one, on the first tile with a page-table root (older trees: one per
@@ -102,7 +100,7 @@ export class Vm implements QueueVm {
   ) {
     this.flags = flags;
     this.size = 1n << BigInt(dev.profile.vaBits);
-    this.ptRoot = new Array<unknown | null>(tileCount(dev.profile)).fill(null);
+    this.gpuvm = new DrmGpuvm({ start: 0n, range: this.size });
   }
 
   get scratchPage(): boolean {
@@ -149,11 +147,11 @@ export class Vm implements QueueVm {
     return this;
   }
 
-  /** xe_vm_put: the last reference frees the VM (page tables, once they exist, go with it). */
+  /** xe_vm_put: the last reference frees the VM and its page tables. */
   put(): void {
     if (--this.refs > 0) return;
-    this.ptRoot.fill(null);
-    this.gpuvm = null;
+    this.pt?.destroy();
+    this.pt = null;
   }
 
   /** xe_vm_add_compute_exec_queue. */
@@ -183,11 +181,12 @@ export class Vm implements QueueVm {
   }
 }
 
-/** xe_vm_create for a user VM: default bind queue, then the ASID. */
+/** xe_vm_create for a user VM: page tables (root and scratch), default bind queue, then the ASID. */
 function vmCreate(dev: XeDevice, flags: number, file: VmFile): Vm {
   const vm = new Vm(dev, flags);
   vm.file = file;
   try {
+    vm.pt = XePt.forDevice(dev, vm.scratchPage);
     vm.defaultBindQueue = createBindQueue(dev, 0, vm, 0n, null);
     if (dev.profile.hasAsid) vm.asid = asidSpace(dev).alloc();
   } catch (e) {

@@ -1,0 +1,67 @@
+/**
+ * The Xe side of a GPU mapping (xe_vm_types.h struct xe_vma): the flag bits xe adds to a
+ * drm_gpuva, the memory attributes every VMA carries (struct xe_vma_mem_attr,
+ * shared/spec/vm_attrs.md section 3) and the driver-private state kept in the VMA's `priv`.
+ *
+ * A VMA of an xe VM is a DrmGpuva<GemObject, XeVmaMemAttr, XeVmaPriv>: the GEM object is an
+ * xe BO (gem_to_xe_bo), `attrs` the memory attributes, `priv` the page-table state.
+ */
+import type { DrmGpuva } from '../drm/drm_gpuvm.js';
+import { DRM_GPUVA_SPARSE, DRM_GPUVA_USERBITS } from '../drm/drm_gpuvm.js';
+import type { GemObject } from '../drm/drm_gem.js';
+
+/** XE_VMA_READ_ONLY: PTEs without RW. */
+export const XE_VMA_READ_ONLY = DRM_GPUVA_USERBITS;
+/** XE_VMA_DESTROYED: removed from the tree by a committed op. */
+export const XE_VMA_DESTROYED = DRM_GPUVA_USERBITS << 1;
+/** XE_VMA_DUMPABLE: included in a device coredump. */
+export const XE_VMA_DUMPABLE = DRM_GPUVA_USERBITS << 2;
+/** XE_VMA_SYSTEM_ALLOCATOR: a CPU_ADDR_MIRROR VMA. */
+export const XE_VMA_SYSTEM_ALLOCATOR = DRM_GPUVA_USERBITS << 3;
+/** XE_VMA_MADV_AUTORESET: a mirror VMA whose attributes reset when the CPU unmaps it. */
+export const XE_VMA_MADV_AUTORESET = DRM_GPUVA_USERBITS << 4;
+/** A NULL (sparse) VMA: DRM_GPUVA_SPARSE. */
+export const XE_VMA_NULL = DRM_GPUVA_SPARSE;
+
+/** Purgeable states (vm_attrs.md 3; WILLNEED is the default). */
+export const PURGEABLE_WILLNEED = 0;
+
+/** Memory attributes of a VMA (struct xe_vma_mem_attr); REMAP pieces copy the whole set. */
+export interface XeVmaMemAttr {
+  /** preferred_loc: devmem_fd (0 DEFAULT_DEVICE) and migration_policy (0 ALL_PAGES). */
+  preferredLoc: { devmemFd: number; migrationPolicy: number };
+  /** DRM_XE_ATOMIC_* (0 UNDEFINED). */
+  atomicAccess: number;
+  /** The pat_index of the bind that created the VMA; never changes. */
+  readonly defaultPatIndex: number;
+  /** The pat_index the PTEs use (MADVISE PAT may change it). */
+  patIndex: number;
+  purgeableState: number;
+}
+
+/** The attributes of a VMA created by a VM_BIND MAP with `patIndex` (vm_attrs.md 3). */
+export function defaultMemAttr(patIndex: number): XeVmaMemAttr {
+  return {
+    preferredLoc: { devmemFd: 0, migrationPolicy: 0 },
+    atomicAccess: 0,
+    defaultPatIndex: patIndex,
+    patIndex,
+    purgeableState: PURGEABLE_WILLNEED,
+  };
+}
+
+/** A copy of `a` (a REMAP piece's own attribute set). */
+export function copyMemAttr(a: XeVmaMemAttr): XeVmaMemAttr {
+  return { ...a, preferredLoc: { ...a.preferredLoc } };
+}
+
+/** Driver-private state of a VMA (the rest of struct xe_vma). */
+export interface XeVmaPriv {
+  /** PTE sizes used when its entries were written (xe_pt.ts PTE_* bits; 0: never bound). */
+  pteFlags: number;
+  /** Tiles whose PTEs are written (tile_present). */
+  tilePresent: number;
+}
+
+/** A VMA of an xe VM. */
+export type XeVma = DrmGpuva<GemObject, XeVmaMemAttr, XeVmaPriv>;
