@@ -11,7 +11,7 @@ import { EACCES, EINVAL } from '../../uapi/errno.js';
 import { Errno, fail } from '../os/errno.js';
 import type { KFile } from '../os/file.js';
 import { IdTable } from '../os/idr.js';
-import type { MappingBacking, Mm } from '../os/mm.js';
+import { ObjectMappings, type MappingBacking, type Mm } from '../os/mm.js';
 import type { IoctlCtx, IoctlDef, IoctlFile } from './drm_ioctl.js';
 import type { VmaOffsetManager } from './drm_vma_manager.js';
 
@@ -26,6 +26,8 @@ export abstract class GemObject {
    * has a handle in any file: re-exports return it, whatever their flags.
    */
   dmabuf: KFile | null = null;
+  /** Every CPU mapping of the object (fake offset or dma-buf), for a driver that moves its pages. */
+  readonly cpuMappings = new ObjectMappings();
   /** GEM handles on the object in all files (obj->handle_count). */
   private handleCount = 0;
   private refs = 1;
@@ -173,6 +175,7 @@ function mappingOf(obj: GemObject): MappingBacking {
   obj.get();
   let live = true;
   return {
+    mappings: obj.cpuMappings,
     page: (i) => obj.page(i),
     release: () => {
       if (!live) return;

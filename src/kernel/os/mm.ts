@@ -13,6 +13,14 @@
  * Mappings are indexed by their first page in an ordered map (@js-sdsl/ordered-map, a
  * red-black tree with lower/upper bounds), so finding the mapping of an address is O(log n)
  * and walking a range is O(log n + mappings in it).
+ *
+ * Two hooks let drivers follow the CPU side (the OS never knows who listens):
+ * - MMU notifiers (`subscribe`, mmu_interval_notifier): called with each interval whose
+ *   pages are about to go (munmap, MAP_FIXED over a mapping, exit) or whose PTEs are about to
+ *   change under an object that moved (`ObjectMappings.refresh`), before it happens.
+ * - An object's `ObjectMappings` (the i_mmap tree of its address_space): every piece of
+ *   every mapping of the object in any process, so that a driver that moved the object's
+ *   pages can point their PTEs at the new pages (unmap_mapping_range).
  */
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { CpuPageTable } from '../../hw/cpu_mmu.js';
@@ -33,7 +41,19 @@ export interface MappingBacking {
   page(i: number): number;
   /** Called when the mapping is removed (its last piece, once split). */
   release(): void;
+  /** The object's mapping set, when the object's pages can move (it then lists the mapping). */
+  readonly mappings?: ObjectMappings;
 }
+
+/** Why an MMU notifier is called (enum mmu_notifier_event). */
+export type MmuEvent =
+  /** MMU_NOTIFY_UNMAP: the interval is being unmapped; its pages go. */
+  | 'unmap'
+  /** MMU_NOTIFY_CLEAR: the PTEs of the interval are being rewritten (the object moved). */
+  | 'clear';
+
+/** An MMU notifier: told about [start, end) (page aligned) before its CPU PTEs change. */
+export type MmuNotifier = (start: bigint, end: bigint, event: MmuEvent) => void;
 
 /** A mapping as the rest of the kernel sees it. */
 export interface Vma {
@@ -43,6 +63,8 @@ export interface Vma {
   readonly count: number;
   /** Anonymous memory owned by the mapping, rather than an object's pages. */
   readonly anon: boolean;
+  /** Mapped with PROT_WRITE (VM_WRITE). */
+  readonly writable: boolean;
   /** Physical address of the mapping's page `k`. */
   page(k: number): number;
 }
@@ -63,7 +85,13 @@ class Mapping implements Vma {
     private readonly hold: Hold | null,
     /** Page of the object mapped at `first`. */
     private readonly pgoff: number,
+    readonly writable: boolean,
   ) {}
+
+  /** The object's mapping set, if its pages can move. */
+  get objectMappings(): ObjectMappings | undefined {
+    return this.hold?.backing.mappings;
+  }
 
   get anon(): boolean {
     return this.pages !== null;
@@ -76,7 +104,7 @@ class Mapping implements Vma {
   /** Cuts the mapping before page index `at` (inside it); returns the upper piece. */
   splitAt(at: number): Mapping {
     const k = at - this.first;
-    const upper = new Mapping(at, this.count - k, this.pages?.splice(k) ?? null, this.hold, this.pgoff + k);
+    const upper = new Mapping(at, this.count - k, this.pages?.splice(k) ?? null, this.hold, this.pgoff + k, this.writable);
     if (this.hold) this.hold.pieces++; // vm_ops->open on the new piece
     this.count = k;
     return upper;
@@ -86,6 +114,40 @@ class Mapping implements Vma {
   drop(sysmem: PageAllocator): void {
     if (this.pages) sysmem.free(this.pages);
     if (this.hold && --this.hold.pieces === 0) this.hold.backing.release();
+  }
+}
+
+/**
+ * The CPU mappings of one object, in every address space (the i_mmap tree of the object's
+ * address_space): each piece of each mapping with the Mm that holds it. Mm keeps it up to
+ * date as pieces are created, split and removed.
+ */
+export class ObjectMappings {
+  private readonly pieces = new Map<Mapping, Mm>();
+
+  /** Number of mapping pieces. */
+  get size(): number {
+    return this.pieces.size;
+  }
+
+  /** @internal Mm: a piece of a mapping of the object was created. */
+  add(m: Mapping, mm: Mm): void {
+    this.pieces.set(m, mm);
+  }
+
+  /** @internal Mm: a piece went away. */
+  delete(m: Mapping): void {
+    this.pieces.delete(m);
+  }
+
+  /**
+   * The object's pages moved: every mapping's PTEs are pointed at the pages the backing
+   * gives now, each address space's notifiers hearing 'clear' for the piece first. Linux
+   * zaps the PTEs (unmap_mapping_range) and the next CPU access faults the new pages in;
+   * user space here walks the page table itself, so the PTEs are rewritten at once.
+   */
+  refresh(): void {
+    for (const [m, mm] of this.pieces) mm.remapPiece(m);
   }
 }
 
@@ -126,12 +188,22 @@ export class Mm {
   private free: Block[] = [];
   /** Live heap allocations: address -> size. */
   private readonly live = new Map<bigint, number>();
+  private readonly notifiers = new Set<MmuNotifier>();
 
   constructor(
     readonly pt: CpuPageTable,
     private readonly phys: PhysicalMemory,
     private readonly sysmem: PageAllocator,
   ) {}
+
+  /**
+   * mmu_interval_notifier_insert over the whole address space: `fn` hears every interval
+   * before its CPU PTEs change. Returns the function that removes it again.
+   */
+  subscribe(fn: MmuNotifier): () => void {
+    this.notifiers.add(fn);
+    return () => this.notifiers.delete(fn);
+  }
 
   /** The mapping containing `addr` (vma_lookup), if any. */
   find(addr: bigint): Vma | undefined {
@@ -201,7 +273,7 @@ export class Mm {
     const at = this.placement ?? { first: this.freePlace(0n, count), count, replace: false };
     this.placement = null;
     if (at.count !== count) throw new Error(`mmapObject: ${count} pages where mmap placed ${at.count}`);
-    return this.insert(new Mapping(at.first, count, null, { backing, pieces: 1 }, pgoff), at.replace, writable);
+    return this.insert(new Mapping(at.first, count, null, { backing, pieces: 1 }, pgoff, writable), at.replace);
   }
 
   /** Drops every mapping (process exit). */
@@ -240,7 +312,28 @@ export class Mm {
 
   private splitAt(i: number): void {
     const m = this.at(i);
-    if (m && m.first < i) this.vmas.setElement(i, m.splitAt(i));
+    if (!m || m.first >= i) return;
+    const upper = m.splitAt(i);
+    this.vmas.setElement(i, upper);
+    upper.objectMappings?.add(upper, this);
+  }
+
+  /** Tells the notifiers that the pages of `m` are about to change. */
+  private notify(m: Mapping, event: MmuEvent): void {
+    if (this.notifiers.size === 0) return;
+    const start = this.pt.pageAddr(m.first);
+    const end = this.pt.pageAddr(m.first + m.count);
+    for (const fn of [...this.notifiers]) fn(start, end, event);
+  }
+
+  /** @internal ObjectMappings.refresh: points the PTEs of piece `m` at its object's current pages. */
+  remapPiece(m: Mapping): void {
+    this.notify(m, 'clear');
+    this.mapPtes(m);
+  }
+
+  private mapPtes(m: Mapping): void {
+    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), m.writable);
   }
 
   private unmapPages(first: number, end: number): void {
@@ -251,17 +344,21 @@ export class Mm {
     this.heapForget(this.pt.pageAddr(first), this.pt.pageAddr(end));
   }
 
+  /** Removes a mapping; the notifiers hear of it while its pages are still there. */
   private remove(m: Mapping): void {
+    this.notify(m, 'unmap');
     for (let k = 0; k < m.count; k++) this.pt.unmap(m.first + k);
     this.vmas.eraseElementByKey(m.first);
     this.lowestFree = Math.min(this.lowestFree, m.first);
+    m.objectMappings?.delete(m);
     m.drop(this.sysmem);
   }
 
-  private insert(m: Mapping, replace: boolean, writable: boolean): bigint {
+  private insert(m: Mapping, replace: boolean): bigint {
     if (replace) this.unmapPages(m.first, m.first + m.count);
-    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), writable);
+    this.mapPtes(m);
     this.vmas.setElement(m.first, m);
+    m.objectMappings?.add(m, this);
     if (m.first === this.lowestFree) this.lowestFree = m.first + m.count;
     return this.pt.pageAddr(m.first);
   }
@@ -309,7 +406,7 @@ export class Mm {
     const pages = this.sysmem.alloc(count);
     if (!pages) throw new Errno(ENOMEM, 'mmap: system memory full (%d pages wanted)', count);
     for (const pa of pages) this.phys.fill0(pa, PAGE_SIZE);
-    return this.insert(new Mapping(first, count, pages, null, 0), replace, true);
+    return this.insert(new Mapping(first, count, pages, null, 0, true), replace);
   }
 
   /** malloc: zeroed memory of `size` bytes aligned to `align` (a power of two). */

@@ -12,6 +12,10 @@
  * c37327a1 xe_bo.c), xe_dma_buf.c, xe_pxp.c (xe_pxp_key_assign: -ENODEV without PXP, see xe_pxp.ts),
  * xe_bo.h (XE_PCI_BARRIER_MMAP_OFFSET) and recent drm_prime.c: see the comment at each check.
  *
+ * Migration (xe_bo_migrate): `Bo.migrate` moves the pages to another region of the BO's
+ * placement, copying the contents, re-pointing every CPU mapping at the new pages and telling
+ * the BO's move notifiers (the VMs that map it), which re-bind or invalidate their VMAs.
+ *
  * Deliberate simplifications (observable only through memory accounting):
  * - Pages are allocated and zeroed at creation, DEFER_BACKING included (the driver defers
  *   a DEFER_BACKING BO's backing to first use).
@@ -65,6 +69,9 @@ export interface BoCreateArgs {
   vm: Vm | null;
 }
 
+/** Told that a BO's pages moved to another region (a VM that maps it re-binds its VMAs). */
+export type BoMoveNotifier = (bo: Bo) => void;
+
 /** A buffer object (xe_bo); its size is a multiple of 4K (of 64K when `chunkPages` is 16). */
 export class Bo extends GemObject {
   readonly dev: XeDevice;
@@ -79,10 +86,18 @@ export class Bo extends GemObject {
   readonly vm: Vm | null;
   /** bo->pxp_key_instance: the PXP key the contents are protected with, 0 for none. */
   pxpKeyInstance = 0;
+  /**
+   * Who to tell after the pages moved (the role xe_bo_move_notify / xe_bo_trigger_rebind play
+   * for the BO's VMAs): a VM mapping the BO adds one and re-binds or invalidates its VMAs of
+   * the BO (vm.gpuvm.linked(bo)) when called; the new pages are in place by then.
+   */
+  readonly moveNotifiers = new Set<BoMoveNotifier>();
   /** Where the pages are: region instance (0 system memory, 1+ VRAM) and 4K pages per chunk. */
   private backing = { region: 0, chunkPages: 1 };
   /** Physical address of each 4K page; emptied when the object is freed. */
   private pages: number[] = [];
+  /** 4K pages per VRAM chunk, fixed at creation (XE_BO_FLAG_NEEDS_64K: 16, else 1). */
+  private readonly vramChunkPages: number;
 
   /** The object and its fake offset, no pages yet (ttm_bo_init_reserved up to drm_vma_offset_add). */
   private constructor(dev: XeDevice, a: BoCreateArgs) {
@@ -92,6 +107,7 @@ export class Bo extends GemObject {
     this.flags = a.flags;
     this.cpuCaching = a.cpuCaching;
     this.vm = a.vm;
+    this.vramChunkPages = needs64K(dev, a) ? PAGES_PER_64K : 1;
   }
 
   /**
@@ -115,21 +131,53 @@ export class Bo extends GemObject {
   /** ttm_bo_validate: allocates the pages in the first region with room; false when none has. */
   private place(a: BoCreateArgs): boolean {
     const dev = this.dev;
-    const count = a.size / BigInt(PAGE_SIZE);
     const order = [...dev.vram.keys()].map((i) => i + 1).filter((inst) => a.placement & (1 << inst));
     if (a.placement & SYSMEM_BIT) order.push(0);
     for (const inst of order) {
-      const alloc = dev.allocator(inst);
-      if (count > BigInt(alloc.pages - alloc.usedPages)) continue;
-      const chunk = inst > 0 && needs64K(dev, a) ? PAGES_PER_64K : 1;
-      const pages = alloc.alloc(Number(count), chunk);
+      const pages = this.allocIn(inst);
       if (!pages) continue;
       for (const pa of pages) dev.phys.fill0(pa, PAGE_SIZE);
       this.pages = pages;
-      this.backing = { region: inst, chunkPages: chunk };
+      this.backing = { region: inst, chunkPages: this.chunkIn(inst) };
       return true;
     }
     return false;
+  }
+
+  /** 4K pages per physical chunk in region `inst` (VRAM of a NEEDS_64K BO: 16). */
+  private chunkIn(inst: number): number {
+    return inst > 0 ? this.vramChunkPages : 1;
+  }
+
+  /** Pages for the whole object in region `inst` (contents undefined), or null when it has no room. */
+  private allocIn(inst: number): number[] | null {
+    return this.dev.allocator(inst).alloc(this.size / PAGE_SIZE, this.chunkIn(inst));
+  }
+
+  /**
+   * xe_bo_migrate: moves the pages to memory region `region` (0 system memory, 1+ VRAM of a
+   * tile). Already there: nothing happens. A region the placement does not include is
+   * -EINVAL (xe_bo_can_migrate); no room there is -ENOMEM, and nothing changes. Otherwise
+   * the contents are copied page by page into pages of the new region (64K chunks in VRAM
+   * for a NEEDS_64K BO), every CPU mapping of the BO is pointed at them, the old pages are
+   * freed, and the move notifiers run. No eviction makes room (TTM would evict other BOs
+   * first), and nothing is pinned in the emulator, so -EBUSY never comes.
+   */
+  migrate(region: number): void {
+    if (this.freed) throw new Error('migrate of a freed BO');
+    if (region === this.region) return;
+    const bit = region >= 0 && region < 31 ? 1 << region : 0;
+    check((this.placement & bit) === 0, EINVAL, 'migrate to region %d: not in the placement %x', region, this.placement);
+    const pages = this.allocIn(region);
+    if (!pages) throw new Errno(ENOMEM, 'migrate to region %d: no room for %d pages', region, this.pageCount);
+    const phys = this.dev.phys;
+    pages.forEach((pa, i) => phys.view(pa, PAGE_SIZE).set(phys.view(this.pages[i], PAGE_SIZE)));
+    const old = { region: this.region, pages: this.pages };
+    this.pages = pages;
+    this.backing = { region, chunkPages: this.chunkIn(region) };
+    this.cpuMappings.refresh();
+    this.dev.allocator(old.region).free(old.pages);
+    for (const fn of [...this.moveNotifiers]) fn(this);
   }
 
   /** Memory-region instance that holds the pages (0 system memory, 1+ VRAM). */
@@ -174,6 +222,15 @@ export class Bo extends GemObject {
     this.dev.allocator(this.region).free(this.pages);
     this.pages = [];
   }
+}
+
+/**
+ * The region a PREFETCH with region -1 (DRM_XE_CONSULT_MEM_ADVISE_PREF_LOC) moves a BO to,
+ * as vm_bind.md 4.1 S7 reads the newest tree: its first VRAM placement, else system memory.
+ */
+export function preferredRegion(bo: Bo): number {
+  const vram = bo.placement & ~SYSMEM_BIT;
+  return vram === 0 ? 0 : 31 - Math.clz32(vram & -vram);
 }
 
 /** gem_to_xe_bo: the Bo behind a GEM object of this driver. */
