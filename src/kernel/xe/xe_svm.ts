@@ -23,12 +23,11 @@
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { PAGE_SIZE } from '../../hw/memory.js';
 import { EFAULT, EINVAL, ENOENT, EPERM } from '../../uapi/errno.js';
-import type { GemObject } from '../drm/drm_gem.js';
-import { compareVa, type DrmGpuvm } from '../drm/drm_gpuvm.js';
+import { compareVa } from '../drm/drm_gpuvm.js';
 import { check, Errno } from '../os/errno.js';
 import type { Mm, MmuEvent, Vma } from '../os/mm.js';
 import type { XePt } from './xe_pt.js';
-import { XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR, type XeVma, type XeVmaMemAttr, type XeVmaPriv } from './xe_vma.js';
+import { XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR, type XeVma } from './xe_vma.js';
 
 const SZ_4K = 0x1000n;
 const SZ_64K = 0x10000n;
@@ -42,7 +41,6 @@ export interface SvmVm {
   /** 1 << va_bits; 0 once closed. */
   readonly size: bigint;
   readonly closed: boolean;
-  readonly gpuvm: DrmGpuvm<GemObject, XeVmaMemAttr, XeVmaPriv>;
   readonly pt: XePt | null;
 }
 
