@@ -19,7 +19,7 @@ export type Vm = DrmGpuvm<Bo, Attrs, number>;
 export type Op = GpuvaOp<Bo, Attrs, number>;
 
 /** A 48-bit VA space (or the given geometry). */
-export function newVm(cfg: Partial<GpuvmConfig> = {}): Vm {
+export function newVm(cfg: Partial<GpuvmConfig<Attrs>> = {}): Vm {
   return new DrmGpuvm<Bo, Attrs, number>({ start: 0n, range: 1n << 48n, ...cfg });
 }
 

@@ -65,11 +65,29 @@
  * PREFETCH gives PREFETCH(V) for each overlapping VMA, whole, without splitting. An unmap or
  * prefetch request over nothing gives an empty list.
  *
+ * ## The madvise split (drm_gpuvm_madvise_ops_create, vm_attrs.md 4.2)
+ *
+ * A madvise request [addr, end) only cuts VMAs so that the range's ends become VMA
+ * boundaries; it never unmaps and never maps anything new. VMAs with an object are left
+ * alone, even when they stick out. Each VMA without an object that sticks out gets
+ * REMAP(V, prev, next) followed by MAP of its inside piece, which takes V's flags and a copy
+ * of its attrs; VMAs inside the range get no op.
+ *
+ *        0   1   2   3   4   5   6   7   8   9
+ *   old: |M----------|   |B@0----|   |N----------|   (M, N without object)
+ *   req:     |-----------------------|
+ *   ops: REMAP(M, prev=[0,1)), MAP([1,3)), REMAP(N, next=[7,9)), MAP([6,7))
+ *   new: |M-|M'------|   |B@0----|   |N'-|N------|
+ *
+ * The pieces' offsets move with their start as REMAP pieces do (upstream's madvise MAP
+ * carries offset 0; the offset of a piece without object is the userptr's CPU address).
+ *
  * ## Applying and undoing
  *
  * Generating ops changes nothing. `commit` applies one op (xe_vma_op_commit): MAP creates and
  * inserts the new VMA; REMAP removes the old VMA and inserts its pieces, which take the old
- * VMA's flags and attrs (as xe's pieces do); UNMAP removes the VMA; PREFETCH changes nothing.
+ * VMA's flags and attrs (a copy through `copyAttrs`, as xe's pieces do); UNMAP removes the
+ * VMA; PREFETCH changes nothing.
  * The next request's ops are generated from the tree as committed so far. On failure,
  * `unwind` undoes the committed ops from the last to the first (vm_bind_ioctl_ops_unwind);
  * on success, `finish` drops the removed VMAs' links to their objects (xe_vma_destroy).
@@ -179,8 +197,8 @@ export type GpuvaOp<O extends object, A, P> =
   | GpuvaOpRemap<O, A, P>
   | GpuvaOpPrefetch<O, A, P>;
 
-/** The geometry of a VA space (drm_gpuvm_init's offsets and sizes). */
-export interface GpuvmConfig {
+/** The geometry of a VA space (drm_gpuvm_init's offsets and sizes) and the driver's attrs copy. */
+export interface GpuvmConfig<A = unknown> {
   readonly start: bigint;
   readonly range: bigint;
   /** The kernel-reserved node; none when its range is 0 (xe). */
@@ -188,6 +206,11 @@ export interface GpuvmConfig {
   readonly reserveRange?: bigint;
   /** Orders VA keys; a test or bench may pass a counting one. Default: ascending bigint. */
   readonly compare?: (a: bigint, b: bigint) => number;
+  /**
+   * Gives a REMAP or madvise piece its own attrs from the split VMA's (xe: copyMemAttr, so
+   * that a later change of one piece leaves the others alone). Default: the same object.
+   */
+  readonly copyAttrs?: (a: A) => A;
 }
 
 /** Ascending bigint order. */
@@ -205,8 +228,9 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
   private readonly tree: OrderedMap<bigint, DrmGpuva<O, A, P>>;
   /** Per object, its VMAs in link order (drm_gpuvm_bo's gpuva list); no entry when none. */
   private readonly links = new Map<O, Set<DrmGpuva<O, A, P>>>();
+  private readonly copyAttrs: (a: A) => A;
 
-  constructor(cfg: GpuvmConfig) {
+  constructor(cfg: GpuvmConfig<A>) {
     this.mmStart = cfg.start;
     this.mmRange = cfg.range;
     this.kStart = cfg.reserveStart ?? 0n;
@@ -216,6 +240,7 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
       throw new Error('drm_gpuvm: a range past 2^64');
     }
     this.tree = new OrderedMap<bigint, DrmGpuva<O, A, P>>([], cfg.compare ?? compareVa);
+    this.copyAttrs = cfg.copyAttrs ?? ((a) => a);
   }
 
   /** Number of VMAs. */
@@ -288,6 +313,23 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
       .map((va) => ({ op: 'unmap', va, keep: false, committed: false }));
   }
 
+  /**
+   * drm_gpuvm_madvise_ops_create: the ops that make addr and addr + range VMA boundaries by
+   * splitting the VMAs without object that stick out (REMAP, then MAP of the inside piece
+   * with the VMA's flags and a copy of its attrs). -EINVAL as smMapOpsCreate.
+   */
+  madviseOpsCreate(addr: bigint, range: bigint): GpuvaOp<O, A, P>[] {
+    const ops: GpuvaOp<O, A, P>[] = [];
+    for (const op of this.splitOps(addr, range, () => false)) {
+      if (op.op !== 'remap' || op.va.obj) continue;
+      const va = op.va;
+      const start = op.prev ? addr : va.start;
+      const end = op.next ? addr + range : va.end;
+      ops.push(op, { op: 'map', map: { ...piece(va, start, end), flags: va.flags, attrs: this.copyAttrs(va.attrs) }, va: null });
+    }
+    return ops;
+  }
+
   /** drm_gpuvm_prefetch_ops_create: PREFETCH of each VMA overlapping the range, unsplit; no range check. */
   prefetchOpsCreate(addr: bigint, range: bigint): GpuvaOp<O, A, P>[] {
     return this.overlapping(addr, range).map((va) => ({ op: 'prefetch', va }));
@@ -305,8 +347,8 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
         break;
       case 'remap':
         this.remove(op.va);
-        op.prevVa = op.prev && this.create(op.prev, op.va.flags, op.va.attrs);
-        op.nextVa = op.next && this.create(op.next, op.va.flags, op.va.attrs);
+        op.prevVa = op.prev && this.create(op.prev, op.va.flags, this.copyAttrs(op.va.attrs));
+        op.nextVa = op.next && this.create(op.next, op.va.flags, this.copyAttrs(op.va.attrs));
         op.committed = true;
         break;
       case 'prefetch':

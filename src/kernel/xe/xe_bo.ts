@@ -31,6 +31,7 @@ import type { XeDevice } from './xe_device.js';
 import { copySetProperty, walkUserExtensions, type ExtensionHandler } from './xe_ext.js';
 import type { IoctlCtx, XeFile } from './xe_file.js';
 import { PXP_KEY_INSTANCE, pxpEnabled } from './xe_pxp.js';
+import { PURGEABLE_DONTNEED, PURGEABLE_WILLNEED } from './xe_vma.js';
 import type { Vm } from './xe_vm.js';
 
 const FLAG_DEFER_BACKING = C('DRM_XE_GEM_CREATE_FLAG_DEFER_BACKING');
@@ -92,6 +93,15 @@ export class Bo extends GemObject {
    * the BO (vm.gpuvm.linked(bo)) when called; the new pages are in place by then.
    */
   readonly moveNotifiers = new Set<BoMoveNotifier>();
+  /** bo->attr.atomic_access: the BO-wide DRM_XE_ATOMIC_* policy MADVISE sets (0 UNDEFINED). */
+  atomicAccess = 0;
+  /** bo->madv_purgeable: PURGEABLE_WILLNEED / _DONTNEED / _PURGED (xe_vma.ts numbers). */
+  purgeable = 0;
+  /**
+   * bo->willneed_count: VMAs in the WILLNEED state that map the BO. Whoever creates or
+   * destroys a BO VMA, or changes its purgeable state, calls willneedGet / willneedPut.
+   */
+  willneedCount = 0;
   /** Where the pages are: region instance (0 system memory, 1+ VRAM) and 4K pages per chunk. */
   private backing = { region: 0, chunkPages: 1 };
   /** Physical address of each 4K page; emptied when the object is freed. */
@@ -203,6 +213,19 @@ export class Bo extends GemObject {
   /** Whether the object was created with NO_COMPRESSION (compressed PAT indices are refused at bind). */
   get noCompression(): boolean {
     return (this.flags & FLAG_NO_COMPRESSION) !== 0;
+  }
+
+  /** xe_bo_willneed_get_locked: one more WILLNEED holder; the first makes a DONTNEED BO WILLNEED. */
+  willneedGet(): void {
+    if (++this.willneedCount === 1 && this.purgeable === PURGEABLE_DONTNEED) this.purgeable = PURGEABLE_WILLNEED;
+  }
+
+  /**
+   * xe_bo_willneed_put_locked: one holder less; when the last goes while the BO is still
+   * mapped (`mapped`), the BO becomes DONTNEED. PURGED never changes.
+   */
+  willneedPut(mapped: boolean): void {
+    if (--this.willneedCount === 0 && mapped && this.purgeable === PURGEABLE_WILLNEED) this.purgeable = PURGEABLE_DONTNEED;
   }
 
   /** Physical address of 4K page `i`. */

@@ -69,8 +69,11 @@ export interface BindRange {
 export interface TlbInval {
   start: number;
   end: number;
-  /** 'unbind': after an unbind; 'rebind': a bind over present entries; 'scratch': a bind over scratch entries. */
-  reason: 'unbind' | 'rebind' | 'scratch';
+  /**
+   * 'unbind': after an unbind; 'rebind': a bind over present entries; 'scratch': a bind over
+   * scratch entries; 'madvise': after MADVISE zapped PTEs (vm_attrs.md 4.5).
+   */
+  reason: 'unbind' | 'rebind' | 'scratch' | 'madvise';
 }
 
 /** Tables, leaves and memory of a tree. */
@@ -239,6 +242,25 @@ export class XePt {
     this.stageClear(stage, this.root, a, n);
     stage.invals.push({ start, end, reason: 'unbind' });
     this.commit(stage);
+  }
+
+  /**
+   * xe_pt_zap_ptes over [start, end) (a VMA's range): writes 0 (not scratch) over the entries
+   * the range owns, at the highest level where it owns them whole: leaves, or PDEs of tables
+   * it owns, which stay allocated and in the shadow (as upstream, whose xe_pt children and
+   * num_live do not change), so a later bind or unbind of the range walks them as before.
+   * Issues no TLB invalidation (the caller's, `invalidate`). Returns whether anything was
+   * written.
+   */
+  zap(start: number, end: number): boolean {
+    this.checkRange(start, end);
+    return this.zapIn(this.root, start, end);
+  }
+
+  /** A ranged TLB invalidation of [start, end) outside a bind or unbind (MADVISE). */
+  invalidate(inv: TlbInval): void {
+    this.mmu.invalidateRange(inv.start, inv.end);
+    this.invalidations.push(inv);
   }
 
   /** Tables per level, live leaves by size, bytes of table memory. */
@@ -413,6 +435,31 @@ export class XePt {
     }
   }
 
+  /**
+   * xe_pt_zap_ptes_entry on `node` for [a, n) (inside its span): zeroes the entries the range
+   * covers whole (xe_pt_nonshared_offsets), then descends into the child tables of the
+   * entries an unaligned end covers in part (xe_pt_walk_shared).
+   */
+  private zapIn(node: PtNode, a: number, n: number): boolean {
+    const esize = entrySize(node);
+    const first = entryIndex(node, a);
+    const last = entryIndex(node, n - 1) + 1;
+    const from = node.level > 0 && a % esize ? first + 1 : first;
+    const to = node.level > 0 && n % esize ? last - 1 : last;
+    for (let i = from; i < to; i++) this.ptm.writeEntry(node.pa, i, PT_EMPTY);
+    let wrote = to > from;
+    if (node.level === 0) return wrote;
+    const partial = new Set<number>();
+    if (a % esize) partial.add(first);
+    if (n % esize) partial.add(last - 1);
+    for (const i of partial) {
+      const child = node.children[i];
+      const base = a - (a % (esize * node.slots.length)) + i * esize;
+      if (child) wrote = this.zapIn(child, Math.max(a, base), Math.min(n, base + esize)) || wrote;
+    }
+    return wrote;
+  }
+
   private newTable(stage: Stage, level: number, compact: boolean): PtNode {
     const pa = this.failIn > 0 && --this.failIn === 0 ? null : this.ptm.allocTable(this.alloc);
     if (pa === null) throw new Errno(ENOMEM, 'no memory for a level-%d page table', level);
@@ -447,10 +494,7 @@ export class XePt {
     for (const [node, m] of stage.writes) for (const [i, w] of m) this.apply(node, i, w, freed);
     for (const f of freed) this.freeSubtree(f);
     this.newNodes.clear();
-    for (const inv of stage.invals) {
-      this.mmu.invalidateRange(inv.start, inv.end);
-      this.invalidations.push(inv);
-    }
+    for (const inv of stage.invals) this.invalidate(inv);
   }
 
   private abort(stage: Stage): void {

@@ -6,11 +6,13 @@
  * A VM owns its GPU VA manager (`gpuvm`, the VMA tree) and its page-table tree (`pt`, tile 0:
  * every profile has one tile), made in VM_CREATE and freed with the last reference.
  *
- * Not served here (dispatch answers -EINVAL for table ioctls without a handler):
- * DRM_IOCTL_XE_VM_GET_PROPERTY, DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS, DRM_IOCTL_XE_MADVISE.
+ * DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS (vm_attrs.md 5) reports the VMAs' memory attributes;
+ * MADVISE, which sets them, is xe_vm_madvise.ts. Not served yet (dispatch answers -EINVAL for
+ * table ioctls without a handler): DRM_IOCTL_XE_VM_GET_PROPERTY.
  */
-import { EBUSY, EINVAL, ENOENT } from '../../uapi/errno.js';
-import { C } from '../../uapi/uapi.js';
+import { packArray } from '../../uapi/codec.js';
+import { EBUSY, EINVAL, ENOENT, ENOSPC } from '../../uapi/errno.js';
+import { C, layoutOf } from '../../uapi/uapi.js';
 import type { GemObject } from '../drm/drm_gem.js';
 import { DrmGpuvm } from '../drm/drm_gpuvm.js';
 import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
@@ -19,7 +21,7 @@ import type { IdTable } from '../os/idr.js';
 import type { XeDevice } from './xe_device.js';
 import { createBindQueue, type ExecQueue, type QueueFile, type QueueVm } from './xe_exec_queue.js';
 import { XePt } from './xe_pt.js';
-import type { XeVmaMemAttr, XeVmaPriv } from './xe_vma.js';
+import { copyMemAttr, type XeVma, type XeVmaMemAttr, type XeVmaPriv } from './xe_vma.js';
 
 const FLAG_SCRATCH_PAGE = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');
 const FLAG_LR_MODE = C('DRM_XE_VM_CREATE_FLAG_LR_MODE');
@@ -100,7 +102,7 @@ export class Vm implements QueueVm {
   ) {
     this.flags = flags;
     this.size = 1n << BigInt(dev.profile.vaBits);
-    this.gpuvm = new DrmGpuvm({ start: 0n, range: this.size });
+    this.gpuvm = new DrmGpuvm({ start: 0n, range: this.size, copyAttrs: copyMemAttr });
   }
 
   get scratchPage(): boolean {
@@ -236,8 +238,59 @@ function vmDestroyIoctl(c: IoctlCtx<VmFile>): number {
   return 0;
 }
 
+/** Bytes of one drm_xe_mem_range_attr record. */
+const MEM_RANGE_ATTR_SIZE = layoutOf('drm_xe_mem_range_attr').size;
+const U64_LIMIT = 1n << 64n;
+
+/**
+ * The VMAs drm_gpuvm_for_each_va_range visits for [start, start + range) with u64
+ * arithmetic: none when the sum wraps or reaches 2^64 (its end is then below the start).
+ */
+function vmasInRange(vm: Vm, start: bigint, range: bigint): XeVma[] {
+  return range === 0n || start + range >= U64_LIMIT ? [] : vm.gpuvm.overlapping(start, range);
+}
+
+/** One drm_xe_mem_range_attr per VMA (xe_vm_query_vmas_attrs: full bounds, attributes as stored). */
+function memRangeAttrs(vmas: readonly XeVma[]): Uint8Array {
+  return packArray('drm_xe_mem_range_attr', vmas.map((v) => ({
+    start: v.start,
+    end: v.end,
+    preferred_mem_loc: { devmem_fd: v.attrs.preferredLoc.devmemFd, migration_policy: v.attrs.preferredLoc.migrationPolicy },
+    atomic: { val: v.attrs.atomicAccess },
+    pat_index: { val: v.attrs.patIndex },
+  })));
+}
+
+/**
+ * DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS (xe_vm_query_vmas_attrs_ioctl), two calls: with
+ * num_mem_ranges 0 it reports how many VMAs overlap the range and the record size; then it
+ * fills up to num_mem_ranges records in address order. `start` is used as given (not
+ * un-canonicalized); extensions, reserved, alignment and a closed VM are not checked.
+ */
+function vmQueryMemRangeAttrsIoctl(c: IoctlCtx<VmFile>): number {
+  const a = c.args;
+  const num = a.num_mem_ranges as number;
+  const vector = a.vector_of_mem_attr as bigint;
+  const recSize = a.sizeof_mem_range_attr as bigint;
+  check(num === 0 && (vector !== 0n || recSize !== 0n), EINVAL, '.num_mem_ranges 0 with vector_of_mem_attr %x / sizeof_mem_range_attr %d', vector, recSize);
+  check(num > 0 && (vector === 0n || recSize !== BigInt(MEM_RANGE_ATTR_SIZE)), EINVAL, '.num_mem_ranges %d: needs a vector_of_mem_attr (%x) and sizeof_mem_range_attr 64 (%d)', num, vector, recSize);
+  const vm = c.file.vms.get(a.vm_id as number);
+  check(!vm, EINVAL, '.vm_id %d: no such VM', a.vm_id as number);
+  const vmas = vmasInRange(vm!, a.start as bigint, a.range as bigint);
+  if (num === 0) {
+    a.num_mem_ranges = vmas.length;
+    a.sizeof_mem_range_attr = BigInt(MEM_RANGE_ATTR_SIZE);
+    return 0;
+  }
+  check(vmas.length > num, ENOSPC, '.num_mem_ranges %d: %d VMAs overlap the range', num, vmas.length);
+  a.num_mem_ranges = vmas.length;
+  c.um.copyToUser(vector, memRangeAttrs(vmas));
+  return 0;
+}
+
 /** VM ioctls. */
 export const VM_IOCTLS: IoctlDef<VmFile>[] = [
   { name: 'DRM_IOCTL_XE_VM_CREATE', handler: vmCreateIoctl },
   { name: 'DRM_IOCTL_XE_VM_DESTROY', handler: vmDestroyIoctl },
+  { name: 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', handler: vmQueryMemRangeAttrsIoctl },
 ];

@@ -23,13 +23,20 @@ export const XE_VMA_MADV_AUTORESET = DRM_GPUVA_USERBITS << 4;
 /** A NULL (sparse) VMA: DRM_GPUVA_SPARSE. */
 export const XE_VMA_NULL = DRM_GPUVA_SPARSE;
 
-/** Purgeable states (vm_attrs.md 3; WILLNEED is the default). */
+/** Purgeable states (vm_attrs.md 3, xe_madv_purgeable_state; WILLNEED is the default). */
 export const PURGEABLE_WILLNEED = 0;
+export const PURGEABLE_DONTNEED = 1;
+/** The BO's pages were dropped; terminal (BOs only). */
+export const PURGEABLE_PURGED = 2;
 
 /** Memory attributes of a VMA (struct xe_vma_mem_attr); REMAP pieces copy the whole set. */
 export interface XeVmaMemAttr {
-  /** preferred_loc: devmem_fd (0 DEFAULT_DEVICE) and migration_policy (0 ALL_PAGES). */
-  preferredLoc: { devmemFd: number; migrationPolicy: number };
+  /**
+   * preferred_loc: devmem_fd (u32: 0 DEFAULT_DEVICE, 0xffffffff DEFAULT_SYSTEM, else an fd),
+   * migration_policy (0 ALL_PAGES) and the device memory MADVISE resolved an fd to
+   * (dpagemap: a VRAM region instance, null for none).
+   */
+  preferredLoc: { devmemFd: number; migrationPolicy: number; dpagemap: number | null };
   /** DRM_XE_ATOMIC_* (0 UNDEFINED). */
   atomicAccess: number;
   /** The pat_index of the bind that created the VMA; never changes. */
@@ -42,7 +49,7 @@ export interface XeVmaMemAttr {
 /** The attributes of a VMA created by a VM_BIND MAP with `patIndex` (vm_attrs.md 3). */
 export function defaultMemAttr(patIndex: number): XeVmaMemAttr {
   return {
-    preferredLoc: { devmemFd: 0, migrationPolicy: 0 },
+    preferredLoc: { devmemFd: 0, migrationPolicy: 0, dpagemap: null },
     atomicAccess: 0,
     defaultPatIndex: patIndex,
     patIndex,
@@ -61,6 +68,11 @@ export interface XeVmaPriv {
   pteFlags: number;
   /** Tiles whose PTEs are written (tile_present). */
   tilePresent: number;
+  /**
+   * Tiles whose PTEs MADVISE zapped since they were written (tile_invalidated; absent: 0):
+   * the next GPU access there faults and the fault path rebinds with the current attrs.
+   */
+  tileInvalidated?: number;
 }
 
 /** A VMA of an xe VM. */
