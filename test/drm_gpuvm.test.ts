@@ -349,3 +349,42 @@ t.test('a bind and an unbind among 1e5 VMAs cost O(log n) key comparisons', asyn
   t.ok(large <= bound, `${large} comparisons for n = 1e5 (bound ${bound})`);
   t.ok(large <= 2 * small, `growing like log n: ${small} at 1e3, ${large} at 1e5`);
 });
+
+t.test('madvise split (drm_gpuvm_madvise_ops_create): cuts objectless VMAs at the ends, never touches BO VMAs', async (t) => {
+  const vm = newVm({ copyAttrs: (a) => ({ ...a }) });
+  const A: Bo = { name: 'A' };
+  map(vm, null, 0x0n, 0x3000n, 0x7000n);
+  map(vm, A, 0x4000n, 0x2000n);
+  map(vm, null, 0x6000n, 0x3000n);
+  const ops = vm.madviseOpsCreate(0x1000n, 0x6000n);
+  t.same(ops.map(opStr), [
+    'REMAP((0x0,0x3000,null@0x7000),keep=false,prev=(0x0,0x1000,null@0x7000),next=none)',
+    'MAP(0x1000,0x3000,null@0x8000)',
+    'REMAP((0x6000,0x9000,null@0x0),keep=false,prev=none,next=(0x7000,0x9000,null@0x1000))',
+    'MAP(0x6000,0x7000,null@0x0)',
+  ]);
+  const old = vm.all();
+  apply(vm, ops);
+  t.same(treeStr(vm), ['(0x0,0x1000,null@0x7000)', '(0x1000,0x3000,null@0x8000)', '(0x4000,0x6000,A@0x0)', '(0x6000,0x7000,null@0x0)', '(0x7000,0x9000,null@0x1000)']);
+  t.equal(new Set(vm.all().map((v) => v.attrs)).size, 5, 'every piece has its own attrs (copyAttrs)');
+  t.equal(vm.all()[2], old[1], 'the BO VMA is the same object');
+  t.same(vm.madviseOpsCreate(0x1000n, 0x6000n), [], 'ends already boundaries: no op');
+  t.same(vm.madviseOpsCreate(0x4800n, 0x800n), [], 'inside a BO VMA: no op');
+  t.same(vm.madviseOpsCreate(0xa000n, 0x1000n), [], 'a hole: no op');
+  t.throws(() => vm.madviseOpsCreate(0n, 0n), 'range 0: EINVAL');
+  t.throws(() => vm.madviseOpsCreate((1n << 48n) - 0x1000n, 0x2000n), 'past the VA space: EINVAL');
+});
+
+t.test('madvise split inside one VMA, unwound exactly', async (t) => {
+  const vm = newVm();
+  map(vm, null, 0x0n, 0x4000n);
+  const before = vm.all();
+  const ops = vm.madviseOpsCreate(0x1000n, 0x1000n);
+  t.same(ops.map(opStr), ['REMAP((0x0,0x4000,null@0x0),keep=false,prev=(0x0,0x1000,null@0x0),next=(0x2000,0x4000,null@0x2000))', 'MAP(0x1000,0x2000,null@0x1000)']);
+  for (const op of ops) vm.commit(op);
+  t.equal(vm.size, 3);
+  t.equal(vm.all()[1].attrs, before[0].attrs, 'without copyAttrs the pieces share the object (default)');
+  vm.unwind(ops);
+  t.same(vm.all(), before);
+  t.equal(vm.all()[0], before[0]);
+});
