@@ -3,6 +3,10 @@
 import t from 'tap';
 import { EFAULT, EINVAL, ENOSPC } from '../src/uapi/errno.js';
 import { C } from '../src/uapi/uapi.js';
+import { createDevice } from '../src/index.js';
+import {
+  __xe_vm_madvise, xe_vm_create, xe_vm_get_mem_attr_values_in_range, xe_vm_madvise, xe_vm_number_vmas_in_range, xe_vm_print_mem_attr_values_in_range,
+} from '../src/userspace/xe_ioctl.js';
 import { AttrMachine, BUF, UNMAPPED } from './helpers/vm_attrs.js';
 
 const Q = 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS';
@@ -74,4 +78,20 @@ t.test('cases 29-32: the second call', async (t) => {
   t.equal(second(5, MiB, MiB).out.num_mem_ranges, 3);
   t.equal(Buffer.from(am.proc.as.read(BUF + 64n, 64)).toString('hex'), record(0x180000n, 0x190000n, 0xffffffff, 1, 3, 0), 'a MADVISE piece, every field');
   am.dispose();
+});
+
+t.test('IGT helpers over a real device: xe_vm_madvise, xe_vm_number_vmas_in_range, xe_vm_get_mem_attr_values_in_range', async (t) => {
+  const dev = await createDevice({ profile: 'lnl' });
+  const p = dev.process;
+  const fd = p.open();
+  const vm = xe_vm_create(p, fd, C('DRM_XE_VM_CREATE_FLAG_LR_MODE') | C('DRM_XE_VM_CREATE_FLAG_FAULT_MODE'));
+  const ATOMIC = C('DRM_XE_MEM_RANGE_ATTR_ATOMIC');
+  t.equal(__xe_vm_madvise(p, fd, vm, 0x100000n, 0x1000n, 0n, ATOMIC, 1), 0, 'over nothing: 0');
+  t.equal(__xe_vm_madvise(p, fd, vm + 1, 0x100000n, 0x1000n, 0n, ATOMIC, 1), -EINVAL, 'no such VM: -EINVAL');
+  t.equal(__xe_vm_madvise(p, fd, vm, 0x100000n, 0x1000n, 0n, C('DRM_XE_MEM_RANGE_ATTR_PREFERRED_LOC'), -2), -EINVAL, 'devmem_fd -2');
+  t.throws(() => xe_vm_madvise(p, fd, vm, 0x100800n, 0x1000n, 0n, ATOMIC, 1), /EINVAL/);
+  t.equal(xe_vm_number_vmas_in_range(p, fd, vm, 0n, 1n << 40n), 0);
+  t.same(xe_vm_get_mem_attr_values_in_range(p, fd, vm, 0n, 1n << 40n), []);
+  t.same(xe_vm_print_mem_attr_values_in_range(p, fd, vm, 0n, 1n << 40n), []);
+  await dev.close();
 });

@@ -3,7 +3,7 @@
  * IGT names them. `__name` returns a negative errno on failure (and the new id, or 0, on
  * success); `name` throws IgtError, whose message names the ioctl and the errno.
  */
-import { pack } from '../uapi/codec.js';
+import { decodeArray, pack, type Fields } from '../uapi/codec.js';
 import { C, layoutOf } from '../uapi/uapi.js';
 import { __ioctl, IgtError, reasonOf, unwrap } from './igt_core.js';
 import type { Process } from './process.js';
@@ -174,4 +174,61 @@ export function __prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): 
 /** PRIME_FD_TO_HANDLE; the BO handle. */
 export function prime_fd_to_handle(p: Process, fd: number, dmaBufFd: number): number {
   return unwrap(p, 'prime_fd_to_handle', 'DRM_IOCTL_PRIME_FD_TO_HANDLE', __prime_fd_to_handle(p, fd, dmaBufFd));
+}
+
+/**
+ * MADVISE of [addr, addr + range) with attribute `type`; `opVal` is devmem_fd, atomic.val,
+ * pat_index.val or purge_state_val.val by type; `policy` and `instance` are the
+ * PREFERRED_LOC migration_policy and region_instance. 0 or -errno.
+ */
+export function __xe_vm_madvise(
+  p: Process, fd: number, vm: number, addr: bigint, range: bigint, ext: bigint, type: number, opVal: number, policy = 0, instance = 0,
+): number {
+  const union: Record<number, Record<string, object>> = {
+    [C('DRM_XE_MEM_RANGE_ATTR_PREFERRED_LOC')]: { preferred_mem_loc: { devmem_fd: opVal >>> 0, migration_policy: policy, region_instance: instance } },
+    [C('DRM_XE_MEM_RANGE_ATTR_ATOMIC')]: { atomic: { val: opVal } },
+    [C('DRM_XE_MEM_RANGE_ATTR_PAT')]: { pat_index: { val: opVal } },
+    [C('DRM_XE_VMA_ATTR_PURGEABLE_STATE')]: { purge_state_val: { val: opVal } },
+  };
+  return __ioctl(p, fd, 'DRM_IOCTL_XE_MADVISE', { vm_id: vm, start: addr, range, extensions: ext, type, ...union[type] }).err;
+}
+
+/** MADVISE; throws on failure. */
+export function xe_vm_madvise(
+  p: Process, fd: number, vm: number, addr: bigint, range: bigint, ext: bigint, type: number, opVal: number, policy = 0, instance = 0,
+): void {
+  unwrap(p, 'xe_vm_madvise', 'DRM_IOCTL_XE_MADVISE', __xe_vm_madvise(p, fd, vm, addr, range, ext, type, opVal, policy, instance));
+}
+
+/** QUERY_MEM_RANGE_ATTRS, first call: the number of VMAs overlapping [start, start + range). */
+export function xe_vm_number_vmas_in_range(p: Process, fd: number, vm: number, start: bigint, range: bigint): number {
+  const r = __ioctl(p, fd, 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', { vm_id: vm, start, range });
+  unwrap(p, 'xe_vm_number_vmas_in_range', 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', r.err);
+  return Number(r.out.num_mem_ranges);
+}
+
+/** Both QUERY_MEM_RANGE_ATTRS calls: one decoded drm_xe_mem_range_attr per VMA, in address order. */
+export function xe_vm_get_mem_attr_values_in_range(p: Process, fd: number, vm: number, start: bigint, range: bigint): Fields[] {
+  const num = xe_vm_number_vmas_in_range(p, fd, vm, start, range);
+  if (num === 0) return [];
+  const size = layoutOf('drm_xe_mem_range_attr').size;
+  const vec = p.mem.alloc(num * size, 8);
+  try {
+    const r = __ioctl(p, fd, 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', {
+      vm_id: vm, start, range, num_mem_ranges: num, sizeof_mem_range_attr: BigInt(size), vector_of_mem_attr: vec,
+    });
+    unwrap(p, 'xe_vm_get_mem_attr_values_in_range', 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', r.err);
+    return decodeArray('drm_xe_mem_range_attr', p.mem.read(vec, num * size), Number(r.out.num_mem_ranges));
+  } finally {
+    p.mem.free(vec);
+  }
+}
+
+/** The records of xe_vm_get_mem_attr_values_in_range as text lines, one per VMA (IGT prints them). */
+export function xe_vm_print_mem_attr_values_in_range(p: Process, fd: number, vm: number, start: bigint, range: bigint): string[] {
+  const hex = (v: unknown): string => `0x${(v as bigint | number).toString(16)}`;
+  return xe_vm_get_mem_attr_values_in_range(p, fd, vm, start, range).map((a) => {
+    const loc = a.preferred_mem_loc as Fields;
+    return `[${hex(a.start)}, ${hex(a.end)}) devmem_fd ${Number(loc.devmem_fd) | 0} migration_policy ${loc.migration_policy} atomic ${(a.atomic as Fields).val} pat_index ${(a.pat_index as Fields).val}`;
+  });
 }
