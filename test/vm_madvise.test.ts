@@ -3,6 +3,7 @@
 // must leave the VM as it was: VMAs with attributes, BO state, page-table bytes, TLB log.
 import t, { type Test } from 'tap';
 import { isFault, type Translation } from '../src/hw/mmu.js';
+import { svmInit } from '../src/kernel/xe/xe_svm.js';
 import type { Vm } from '../src/kernel/xe/xe_vm.js';
 import { PURGEABLE_DONTNEED, PURGEABLE_WILLNEED, XE_VMA_SYSTEM_ALLOCATOR } from '../src/kernel/xe/xe_vma.js';
 import { EFAULT, EINVAL, ENOENT } from '../src/uapi/errno.js';
@@ -254,5 +255,23 @@ t.test('ATOMIC on a BO VMA sets the BO-wide policy and zaps its PTEs', async (t)
   t.equal(am.madvise({ vm_id: id, start: 4n * MiB, range: 0x1000n, type: ATOMIC, atomic: { val: 0 } }), 0);
   t.equal(vm.pt!.invalidations.length, invals, 'already zapped: nothing to zap, no invalidation');
   t.same([bVma.attrs.atomicAccess, b.bo.atomicAccess], [0, 0]);
+  am.dispose();
+});
+
+t.test('PAT over a mirror VMA with a faulted SVM range: the range loses its PTEs, the next fault rebinds with the new PAT', async (t) => {
+  const am = new AttrMachine('lnl');
+  const { id, vm } = am.faultVm();
+  const svm = svmInit(vm, am.proc.mm);
+  const a = am.malloc(2n * MiB, 2n * MiB);
+  const m = am.bind(vm, { start: a, range: 2n * MiB, mirror: true, pat: 0 });
+  const r = svm.fault(m, a);
+  t.equal(leaf(vm, Number(a)).entry.patIndex, 0);
+  const invals = vm.pt!.invalidations.length;
+  t.equal(am.madvise({ vm_id: id, start: a, range: 2n * MiB, type: PAT, pat_index: { val: 2 } }), 0);
+  t.equal(r.bound, false, 'the SVM range is unbound');
+  t.ok(isFault(vm.pt!.mmu.translate(Number(a))), 'a GPU access faults');
+  t.same(vm.pt!.invalidations.slice(invals).map((i) => i.reason), ['unbind', 'madvise'], 'the range unbind, then the madvise invalidation');
+  svm.fault(m, a);
+  t.equal(leaf(vm, Number(a)).entry.patIndex, 2, 'the fault rebinds with pat_index 2');
   am.dispose();
 });

@@ -62,6 +62,13 @@ export class AttrMachine {
     return o.rc;
   }
 
+  /** malloc(size, align) of process 1: the address. */
+  malloc(size: bigint, align: bigint): bigint {
+    const o = this.m.syscall(0, ch.SYS.MALLOC, [size, align]);
+    if (o.state !== 'done' || o.rc < 0) throw new Error('malloc failed');
+    return o.rets[0];
+  }
+
   /** ioctl `name` with `fields` at ARG: errno (0 on success) and the struct as copied back. */
   ioctl(name: string, fields: FieldsIn): { errno: number; out: Fields } {
     const layout = IOCTL_BY_NAME.get(name)!.layout;

@@ -154,6 +154,20 @@ export class XeSvm {
     return r;
   }
 
+  /**
+   * xe_svm_ranges_zap_ptes_in_range (MADVISE): the bound ranges in [start, end) lose their
+   * PTEs (an unbind, as the notifier's zap here) and the next fault rebinds them with the
+   * VMA's current attributes. Whether any range had PTEs.
+   */
+  zap(start: bigint, end: bigint): boolean {
+    const bound = this.within(start, end).filter((r) => r.bound);
+    for (const r of bound) {
+      this.livePt().unbind(Number(r.start), Number(r.end));
+      r.bound = false;
+    }
+    return bound.length > 0;
+  }
+
   /** The garbage collector's work on one range (__xe_svm_garbage_collector): unbind, then drop it. */
   remove(r: SvmRange): void {
     if (r.bound && this.vm.pt && !this.vm.closed) this.vm.pt.unbind(Number(r.start), Number(r.end));

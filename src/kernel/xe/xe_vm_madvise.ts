@@ -17,6 +17,7 @@ import type { IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno } from '../os/errno.js';
 import { Bo, gemToBo } from './xe_bo.js';
 import { XeFile, type IoctlCtx } from './xe_file.js';
+import { svmOf } from './xe_svm.js';
 import type { Vm } from './xe_vm.js';
 import {
   PURGEABLE_DONTNEED, PURGEABLE_PURGED, PURGEABLE_WILLNEED, XE_VMA_NULL, XE_VMA_SYSTEM_ALLOCATOR, type XeVma,
@@ -231,23 +232,28 @@ function applyPurgeable(vmas: readonly XeVma[], val: number): Applied {
   return { changed: [], purgedSeen };
 }
 
+/** xe_pt_zap_ptes of a VMA that is not a mirror: its PTEs where present and not yet zapped, whole. */
+function zapVma(vm: Vm, v: XeVma): boolean {
+  const priv = v.priv;
+  if (!priv || !(priv.tilePresent & ~(priv.tileInvalidated ?? 0) & 1)) return false;
+  if (!vm.pt!.zap(Number(v.start), Number(v.end))) return false;
+  priv.tileInvalidated = (priv.tileInvalidated ?? 0) | 1;
+  return true;
+}
+
 /**
- * xe_vm_invalidate_madvise_range: zaps the PTEs of each changed VMA but NULL ones, whole,
- * where they are present and not yet zapped (mirror VMAs: where the fault path recorded
- * PTEs), marks them invalidated, then one TLB invalidation of [start, end) (upstream's range,
- * the madvise range, even when a BO VMA sticks out of it).
+ * xe_vm_invalidate_madvise_range: the PTEs of each changed VMA but NULL ones go (a mirror
+ * VMA's SVM ranges, another VMA's own PTEs, marked invalidated), then one TLB invalidation
+ * of [start, end) (upstream's range, the madvise range, even when a BO VMA sticks out).
  */
 function invalidateRange(vm: Vm, changed: readonly XeVma[], start: bigint, end: bigint): void {
-  const pt = vm.pt!;
   let zapped = false;
   for (const v of changed) {
-    const priv = v.priv;
-    if (isNull(v) || !priv || !(priv.tilePresent & ~(priv.tileInvalidated ?? 0) & 1)) continue;
-    if (!pt.zap(Number(v.start), Number(v.end))) continue;
-    priv.tileInvalidated = (priv.tileInvalidated ?? 0) | 1;
-    zapped = true;
+    if (isNull(v)) continue;
+    const z = isMirror(v) ? (svmOf(vm)?.zap(v.start, v.end) ?? false) : zapVma(vm, v);
+    zapped = z || zapped;
   }
-  if (zapped) pt.invalidate({ start: Number(start), end: Number(end), reason: 'madvise' });
+  if (zapped) vm.pt!.invalidate({ start: Number(start), end: Number(end), reason: 'madvise' });
 }
 
 /** Runs the attribute's function over the collected VMAs (madvise_funcs[type]). */
