@@ -11,6 +11,15 @@
  *
  * A shadow of the tree (one PtNode per table: its children and what each entry holds) keeps
  * the live-entry counts (num_live) that decide when a table is freed.
+ *
+ * Updates come in two steps, as a bind job does (xe_pt_update_ops_prepare / _run):
+ * `begin()` opens a PtUpdate; `stageBind` / `stageUnbind` add ranges to it, each moving the
+ * shadow at once (so later stages, and later updates, see the tree as it will be) while the
+ * entry writes into live tables, the table frees and the TLB invalidations wait in the
+ * update; `abort(u)` puts the shadow back and frees the update's new tables (the bytes never
+ * changed); `apply(u)` writes the entries, frees the replaced tables and invalidates, when the
+ * job runs. Updates must be applied in the order they were staged (the caller orders the
+ * page-table jobs of a VM); `bind` / `unbind` do all three steps at once.
  */
 import { PAGE_SIZE, type PageAllocator } from '../../hw/memory.js';
 import { GpuMmu } from '../../hw/mmu.js';
@@ -25,8 +34,8 @@ import type { XeDevice } from './xe_device.js';
 
 const SZ_64K = 2 ** COMPACT_SHIFT;
 
-/** What an entry of a table holds (shadow state). */
-export const enum Slot { Empty = 0, Table, Leaf4K, LeafPs64, Leaf64K, Leaf2M, Leaf1G }
+/** What an entry of a table holds (shadow state); Zero: a live entry written as 0 by invalidate-on-bind. */
+export const enum Slot { Empty = 0, Table, Leaf4K, LeafPs64, Leaf64K, Leaf2M, Leaf1G, Zero }
 
 /** One page table of the tree (struct xe_pt). */
 export interface PtNode {
@@ -63,6 +72,11 @@ export interface BindRange {
   readOnly?: boolean;
   /** System-memory leaves get AE (device atomics on system memory allowed for this VMA, 5.4). */
   atomicSysmem?: boolean;
+  /**
+   * Invalidate-on-bind (fault mode with scratch, 6.1): the largest leaves the range allows
+   * are written as 0 (not present, not scratch), so an access faults; `pages` must be null.
+   */
+  invalidate?: boolean;
 }
 
 /** A TLB invalidation the kernel must issue (5.8). */
@@ -116,6 +130,33 @@ class Stage {
   }
 }
 
+/** An entry write into a table of the live tree, done when the update is applied. */
+interface ByteWrite {
+  pa: number;
+  i: number;
+  entry: PtEntry;
+}
+
+/**
+ * A staged page-table update (one bind job's xe_vm_pgtable_update_ops): the shadow already
+ * reflects it; the bytes, frees and invalidations wait for apply().
+ */
+export class PtUpdate {
+  /** @internal Entry writes into live tables, in staging order. */
+  readonly writes: ByteWrite[] = [];
+  /** @internal Table pages to free once applied (replaced or killed tables). */
+  readonly freed: number[] = [];
+  /** @internal Table pages allocated for the update (freed again by abort). */
+  readonly allocated: number[] = [];
+  /** TLB invalidations issued when applied. */
+  readonly invals: TlbInval[] = [];
+  /** @internal Shadow state before the update, for abort: entries first touched, live counts. */
+  readonly undoSlots: Array<{ node: PtNode; i: number; slot: Slot; child: PtNode | null }> = [];
+  readonly undoLive = new Map<PtNode, number>();
+  /** @internal Set by apply / abort. */
+  done = false;
+}
+
 /** Per-range state of a bind walk (xe_pt_stage_bind_walk). */
 interface BindWalk {
   r: BindRange;
@@ -145,6 +186,10 @@ export class XePt {
   private readonly newNodes = new Set<PtNode>();
   /** Allocations left until the injected failure (0: none injected). */
   private failIn = 0;
+  /** Consulted before every table allocation: true makes it fail (the device's fault injection). */
+  injectFault: (() => boolean) | null = null;
+  /** Updates staged and not yet applied or aborted (their frees are owed by destroy). */
+  private readonly pending = new Set<PtUpdate>();
   private readonly emptyEntries: PtEntry[];
 
   /**
@@ -174,7 +219,7 @@ export class XePt {
       this.emptyEntries.push(scratchPage ? encodePde(this.scratch[rootLevel - 1]!.addr, pdePat) : PT_EMPTY);
       this.root = this.filledTable(stage, rootLevel);
     } catch (e) {
-      this.abort(stage);
+      this.dropStage(stage);
       throw e;
     }
     this.newNodes.clear();
@@ -208,22 +253,7 @@ export class XePt {
    * for a VRAM 4K leaf on a device that needs 64K; the tree is then unchanged.
    */
   bind(ranges: readonly BindRange[]): number[] {
-    const stage = new Stage();
-    const flags: number[] = [];
-    try {
-      for (const r of ranges) {
-        stage.pteFlags = 0;
-        const w = this.bindWalk(r);
-        this.stageBind(stage, w, this.root, r.start, r.end);
-        flags.push(stage.pteFlags);
-        if (w.overPresent || this.scratchPage) stage.invals.push({ start: r.start, end: r.end, reason: w.overPresent ? 'rebind' : 'scratch' });
-      }
-    } catch (e) {
-      this.abort(stage);
-      throw e;
-    }
-    this.commit(stage);
-    return flags;
+    return this.now((u) => this.stageBind(u, ranges));
   }
 
   /**
@@ -232,6 +262,41 @@ export class XePt {
    * up to (not including) the root. Issues the TLB invalidation of the range.
    */
   unbind(start: number, end: number): void {
+    this.now((u) => this.stageUnbind(u, start, end));
+  }
+
+  /** Opens an update (xe_pt_update_ops_init); stage into it, then apply or abort it. */
+  begin(): PtUpdate {
+    const u = new PtUpdate();
+    this.pending.add(u);
+    return u;
+  }
+
+  /**
+   * Stages the bind of `ranges` into `u` (as bind). On a throw, what this call staged is
+   * dropped and `u` is as before (the caller usually aborts it).
+   */
+  stageBind(u: PtUpdate, ranges: readonly BindRange[]): number[] {
+    const stage = new Stage();
+    const flags: number[] = [];
+    try {
+      for (const r of ranges) {
+        stage.pteFlags = 0;
+        const w = this.bindWalk(r);
+        this.stageBindLevel(stage, w, this.root, r.start, r.end);
+        flags.push(stage.pteFlags);
+        if (w.overPresent || this.scratchPage) stage.invals.push({ start: r.start, end: r.end, reason: w.overPresent ? 'rebind' : 'scratch' });
+      }
+    } catch (e) {
+      this.dropStage(stage);
+      throw e;
+    }
+    this.commitShadow(stage, u);
+    return flags;
+  }
+
+  /** Stages the unbind of [start, end) into `u` (as unbind). */
+  stageUnbind(u: PtUpdate, start: number, end: number): void {
     this.checkRange(start, end);
     const stage = new Stage();
     const walk = { modStart: start, modEnd: end };
@@ -241,7 +306,46 @@ export class XePt {
     const n = end % size ? walk.modEnd : end;
     this.stageClear(stage, this.root, a, n);
     stage.invals.push({ start, end, reason: 'unbind' });
-    this.commit(stage);
+    this.commitShadow(stage, u);
+  }
+
+  /** Writes the update's entries, frees the tables it replaced, issues its TLB invalidations. */
+  apply(u: PtUpdate): void {
+    this.settle(u);
+    for (const w of u.writes) this.ptm.writeEntry(w.pa, w.i, w.entry);
+    this.alloc.free(u.freed);
+    for (const inv of u.invals) this.invalidate(inv);
+  }
+
+  /** Drops the update: the shadow comes back as before it, its new tables are freed. */
+  abort(u: PtUpdate): void {
+    this.settle(u);
+    for (let k = u.undoSlots.length - 1; k >= 0; k--) {
+      const { node, i, slot, child } = u.undoSlots[k];
+      node.slots[i] = slot;
+      node.children[i] = child;
+    }
+    for (const [node, live] of u.undoLive) node.live = live;
+    this.alloc.free(u.allocated);
+  }
+
+  private settle(u: PtUpdate): void {
+    if (u.done || !this.pending.delete(u)) throw new Error('xe_pt: update applied or aborted twice, or not of this tree');
+    u.done = true;
+  }
+
+  /** begin + `stage` + apply; abort when `stage` throws. */
+  private now<T>(stage: (u: PtUpdate) => T): T {
+    const u = this.begin();
+    let r: T;
+    try {
+      r = stage(u);
+    } catch (e) {
+      this.abort(u);
+      throw e;
+    }
+    this.apply(u);
+    return r;
   }
 
   /**
@@ -284,8 +388,10 @@ export class XePt {
     return { tables, leaves, bytes: tables.reduce((x, y) => x + y, 0) * PAGE_SIZE };
   }
 
-  /** Frees every table (VM destruction), scratch included. */
+  /** Frees every table (VM destruction), scratch included; updates never applied are dropped. */
   destroy(): void {
+    for (const u of this.pending) this.alloc.free(u.freed);
+    this.pending.clear();
     this.freeSubtree(this.root);
     this.freeScratch();
   }
@@ -323,7 +429,7 @@ export class XePt {
   }
 
   /** xe_pt_stage_bind_entry over the entries of `node` that [start, end) touches. */
-  private stageBind(stage: Stage, w: BindWalk, node: PtNode, start: number, end: number): void {
+  private stageBindLevel(stage: Stage, w: BindWalk, node: PtNode, start: number, end: number): void {
     const esize = entrySize(node);
     for (let a = start; a < end;) {
       const slotStart = Math.floor(a / esize) * esize;
@@ -333,7 +439,9 @@ export class XePt {
       const old = stage.get(node, i) ?? { slot: node.slots[i] as Slot, child: node.children[i], entry: PT_EMPTY };
       if (node.level === 0 || (node.level <= MAX_HUGEPTE_LEVEL && covers && this.hugeOk(w, a, esize))) {
         if (old.slot !== Slot.Empty) w.overPresent = true;
-        this.put(stage, node, i, this.leaf(w, node, a));
+        const leaf = this.leaf(w, node, a);
+        stage.pteFlags |= pteFlag(leaf.slot);
+        this.put(stage, node, i, w.r.invalidate ? { entry: PT_EMPTY, slot: Slot.Zero, child: null } : leaf);
       } else {
         let child = old.child;
         if (node.level === 1) w.l0End = n;
@@ -345,7 +453,7 @@ export class XePt {
           if (compact) stage.pteFlags |= PTE_COMPACT;
           this.put(stage, node, i, { entry: encodePde(child.addr, this.pdePat, compact), slot: Slot.Table, child });
         }
-        this.stageBind(stage, w, child, a, n);
+        this.stageBindLevel(stage, w, child, a, n);
       }
       a = n;
     }
@@ -382,7 +490,7 @@ export class XePt {
   /** Stages entry `i` of `node`: into the stage for a table of the live tree, at once for a new one. */
   private put(stage: Stage, node: PtNode, i: number, w: StagedWrite): void {
     stage.pteFlags |= pteFlag(w.slot);
-    if (this.newNodes.has(node)) this.apply(node, i, w, []);
+    if (this.newNodes.has(node)) this.setEntry(node, i, w, []);
     else stage.put(node, i, w, (c) => this.newNodes.has(c));
   }
 
@@ -461,7 +569,8 @@ export class XePt {
   }
 
   private newTable(stage: Stage, level: number, compact: boolean): PtNode {
-    const pa = this.failIn > 0 && --this.failIn === 0 ? null : this.ptm.allocTable(this.alloc);
+    const injected = (this.failIn > 0 && --this.failIn === 0) || !!this.injectFault?.();
+    const pa = injected ? null : this.ptm.allocTable(this.alloc);
     if (pa === null) throw new Errno(ENOMEM, 'no memory for a level-%d page table', level);
     stage.pages.push(pa);
     const n = compact ? COMPACT_ENTRIES : PT_ENTRIES;
@@ -479,9 +588,14 @@ export class XePt {
     for (let i = from; i < to; i++) this.ptm.writeEntry(node.pa, i, e);
   }
 
-  /** Writes one entry and its shadow; a replaced child table goes to `freed`. */
-  private apply(node: PtNode, i: number, w: StagedWrite, freed: PtNode[]): void {
+  /** Writes one entry of a new (unreachable) table and its shadow; a replaced child table goes to `freed`. */
+  private setEntry(node: PtNode, i: number, w: StagedWrite, freed: PtNode[]): void {
     this.ptm.writeEntry(node.pa, i, w.entry);
+    this.setShadow(node, i, w, freed);
+  }
+
+  /** Moves the shadow of entry `i` of `node` to `w`; a replaced child table goes to `freed`. */
+  private setShadow(node: PtNode, i: number, w: StagedWrite, freed: PtNode[]): void {
     const old = node.children[i];
     if (old && old !== w.child) freed.push(old);
     if ((node.slots[i] === Slot.Empty) !== (w.slot === Slot.Empty)) node.live += w.slot === Slot.Empty ? -1 : 1;
@@ -489,28 +603,46 @@ export class XePt {
     node.children[i] = w.child;
   }
 
-  private commit(stage: Stage): void {
+  /**
+   * Moves the shadow of the live tree to the stage's writes, recording the old state in `u`
+   * for abort, and hands the bytes, the freed tables and the invalidations to `u`.
+   */
+  private commitShadow(stage: Stage, u: PtUpdate): void {
     const freed: PtNode[] = [...stage.orphans];
-    for (const [node, m] of stage.writes) for (const [i, w] of m) this.apply(node, i, w, freed);
-    for (const f of freed) this.freeSubtree(f);
+    for (const [node, m] of stage.writes) {
+      if (!u.undoLive.has(node)) u.undoLive.set(node, node.live);
+      for (const [i, w] of m) {
+        u.undoSlots.push({ node, i, slot: node.slots[i] as Slot, child: node.children[i] });
+        this.setShadow(node, i, w, freed);
+        u.writes.push({ pa: node.pa, i, entry: w.entry });
+      }
+    }
+    for (const f of freed) u.freed.push(...subtreePages(f));
+    u.allocated.push(...stage.pages);
+    u.invals.push(...stage.invals);
     this.newNodes.clear();
-    for (const inv of stage.invals) this.invalidate(inv);
   }
 
-  private abort(stage: Stage): void {
+  /** Frees the tables a failed stage allocated. */
+  private dropStage(stage: Stage): void {
     this.alloc.free(stage.pages);
     this.newNodes.clear();
   }
 
   private freeSubtree(node: PtNode): void {
-    const pages: number[] = [];
-    const visit = (t: PtNode): void => {
-      pages.push(t.pa);
-      for (const c of t.children) if (c) visit(c);
-    };
-    visit(node);
-    this.alloc.free(pages);
+    this.alloc.free(subtreePages(node));
   }
+}
+
+/** The pages of `node` and every table below it. */
+function subtreePages(node: PtNode): number[] {
+  const pages: number[] = [];
+  const visit = (t: PtNode): void => {
+    pages.push(t.pa);
+    for (const c of t.children) if (c) visit(c);
+  };
+  visit(node);
+  return pages;
 }
 
 /** Bytes one entry of `node` covers. */
