@@ -163,6 +163,10 @@ export interface Profile {
   patWb: number;
   /** PAT index for uncached (xe->pat.idx[XE_CACHE_NONE]). */
   patUc: number;
+  /** PAT indices that enable compression (xe_pat_index_get_comp_en); absent: none. */
+  patCompressed?: readonly number[];
+  /** Flat CCS compression metadata (has_flat_ccs); absent means no. */
+  hasFlatCcs?: boolean;
   /** GTs per tile the driver reserves ids for (max_gt_per_tile): 1 before GMD_ID, 2 after. */
   maxGtPerTile: number;
   /** GTs in id order. */
@@ -197,6 +201,11 @@ function xe2Pat(n: number): number[] {
   return Array.from({ length: n }, (_, i) =>
     reserved.includes(i) ? PAT_RESERVED : oneWay.includes(i) ? PAT_COH_1WAY : PAT_COH_NONE,
   );
+}
+
+/** Xe2 PAT indices with compression enabled (xe2_pat_table comp_en), restricted to the first `n`. */
+function xe2PatCompressed(n: number): number[] {
+  return [9, 10, 11, 12, 14, 15, 21, 25, 29].filter((i) => i < n);
 }
 
 /** Xe_LP and Xe_HPG PAT table: index 0 write-back (at least 1-way), 1..3 no coherency. */
@@ -261,6 +270,8 @@ const lnl: Profile = {
   pat: xe2Pat(32),
   patWb: 2,
   patUc: 3,
+  patCompressed: xe2PatCompressed(32),
+  hasFlatCcs: true,
   maxGtPerTile: 2,
   gts: [
     {
@@ -320,6 +331,8 @@ const bmg: Profile = {
   pat: xe2Pat(28),
   patWb: 2,
   patUc: 3,
+  patCompressed: xe2PatCompressed(28),
+  hasFlatCcs: true,
   maxGtPerTile: 2,
   gts: [
     {

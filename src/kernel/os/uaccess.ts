@@ -4,6 +4,7 @@
  * process's memory, for the C shim) can implement it.
  */
 import { PageFault, type AddressSpace } from '../../hw/cpu_mmu.js';
+import { PAGE_SIZE } from '../../hw/memory.js';
 import { EFAULT } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 
@@ -13,6 +14,12 @@ export interface UserMemory {
   copyFromUser(addr: bigint, len: number, into?: Uint8Array): Uint8Array;
   /** Copies the first `len` (default: all) bytes of `data` to user memory. */
   copyToUser(addr: bigint, data: Uint8Array, len?: number): void;
+  /**
+   * get_user_pages / hmm_range_fault: the physical address of each of the `count` pages from
+   * page-aligned `addr`, as the CPU page table maps them now; a page not mapped (for a write
+   * when `write`) throws Errno(EFAULT). Optional: a backend without local pages lacks it.
+   */
+  getUserPages?(addr: bigint, count: number, write: boolean): number[];
 }
 
 /** UserMemory over a process address space in this device's emulated memory. */
@@ -35,6 +42,17 @@ export class LocalUserMemory implements UserMemory {
     } catch (e) {
       throw efault(e, 'copy_to_user', addr, len);
     }
+  }
+
+  getUserPages(addr: bigint, count: number, write: boolean): number[] {
+    const pages: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const va = addr + BigInt(k * PAGE_SIZE);
+      const pa = this.as.pt.translate(va, write);
+      if (pa < 0) throw new Errno(EFAULT, 'user page %x: not mapped%s', va, write ? ' for writing' : '');
+      pages.push(pa);
+    }
+    return pages;
   }
 }
 

@@ -62,6 +62,11 @@ export function copyMemAttr(a: XeVmaMemAttr): XeVmaMemAttr {
   return { ...a, preferredLoc: { ...a.preferredLoc } };
 }
 
+/** A bind's user fence as a VMA remembers it (vma->ufence): written once its bind completed. */
+export interface VmaUfence {
+  readonly signalled: boolean;
+}
+
 /** Driver-private state of a VMA (the rest of struct xe_vma). */
 export interface XeVmaPriv {
   /** PTE sizes used when its entries were written (xe_pt.ts PTE_* bits; 0: never bound). */
@@ -73,6 +78,10 @@ export interface XeVmaPriv {
    * the next GPU access there faults and the fault path rebinds with the current attrs.
    */
   tileInvalidated?: number;
+  /** The user fence of the bind that created (or prefetched) it, until seen written (check_ufence). */
+  ufence?: VmaUfence | null;
+  /** A userptr VMA: the physical page behind each 4K page of its CPU range, from the last pin. */
+  userptrPages?: readonly number[] | null;
 }
 
 /** A VMA of an xe VM. */
