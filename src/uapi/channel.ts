@@ -192,6 +192,12 @@ export const DEBUG = {
    * address ARG2, at most ARG3 bytes, no NUL. RET0 = its length, 0 when the file has none.
    */
   CLIENT_NAME: 10,
+  /**
+   * Fault injection into VM_BIND: the ARG1-th VMA creation, page-table step, page-table
+   * allocation or job submission from now fails with -ENOMEM (0 disarms). RET0 = the steps
+   * that were left of the previous setting (0: it fired, or none was armed).
+   */
+  BIND_FAIL: 11,
 } as const;
 
 /** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */

@@ -3,10 +3,13 @@
  * IGT names them. `__name` returns a negative errno on failure (and the new id, or 0, on
  * success); `name` throws IgtError, whose message names the ioctl and the errno.
  */
-import { decodeArray, pack, type Fields } from '../uapi/codec.js';
+import { decodeArray, pack, packArray, type Fields, type FieldsIn } from '../uapi/codec.js';
+import { ETIME } from '../uapi/errno.js';
 import { C, layoutOf } from '../uapi/uapi.js';
 import { __ioctl, IgtError, reasonOf, unwrap } from './igt_core.js';
+import { syncobj_create, syncobj_destroy, syncobj_wait } from './igt_syncobj.js';
 import type { Process } from './process.js';
+import { xe_gt_list } from './xe_query.js';
 
 /** VM_CREATE; returns the vm id or -errno. */
 export function __xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): number {
@@ -231,4 +234,167 @@ export function xe_vm_print_mem_attr_values_in_range(p: Process, fd: number, vm:
     const loc = a.preferred_mem_loc as Fields;
     return `[${hex(a.start)}, ${hex(a.end)}) devmem_fd ${Number(loc.devmem_fd) | 0} migration_policy ${loc.migration_policy} atomic ${(a.atomic as Fields).val} pat_index ${(a.pat_index as Fields).val}`;
   });
+}
+
+// ---- VM_BIND (IGT lib/xe/xe_ioctl.c)
+
+/** IGT's DEFAULT_PAT_INDEX ((uint16_t)-1): the helpers use the device's write-back index. */
+export const DEFAULT_PAT_INDEX = 0xffff;
+
+/** intel_get_pat_idx_wb (lib/intel_pat.c): the WB PAT index, from the primary GT's graphics IP version. */
+export function intel_get_pat_idx_wb(p: Process, fd: number): number {
+  const gt = xe_gt_list(p, fd)[0];
+  const verx100 = Number(gt.ip_ver_major) * 100 + Number(gt.ip_ver_minor);
+  return verx100 >= 2000 ? 2 : verx100 >= 1260 ? 3 : 0;
+}
+
+/** Runs `fn` with `syncs` packed as a drm_xe_sync array in the process (0n when empty). */
+function withSyncArray<T>(p: Process, syncs: readonly FieldsIn[], fn: (addr: bigint) => T): T {
+  if (syncs.length === 0) return fn(0n);
+  const addr = p.mem.alloc(layoutOf('drm_xe_sync').size * syncs.length, 8);
+  try {
+    p.mem.write(addr, packArray('drm_xe_sync', syncs));
+    return fn(addr);
+  } finally {
+    p.mem.free(addr);
+  }
+}
+
+/** One bind op of ___xe_vm_bind: obj, offset (obj_offset or userptr), addr, range, op, flags, region, pat_index. */
+export interface XeBindOp {
+  obj?: number;
+  offset?: bigint;
+  addr: bigint;
+  range: bigint;
+  op: number;
+  flags?: number;
+  prefetchRegion?: number;
+  patIndex?: number;
+  ext?: bigint;
+}
+
+function bindOpFields(p: Process, fd: number, b: XeBindOp): FieldsIn {
+  const pat = b.patIndex === undefined || b.patIndex === DEFAULT_PAT_INDEX ? intel_get_pat_idx_wb(p, fd) : b.patIndex;
+  return {
+    extensions: b.ext ?? 0n, obj: b.obj ?? 0, pat_index: pat, obj_offset: b.offset ?? 0n, range: b.range, addr: b.addr,
+    op: b.op, flags: b.flags ?? 0, prefetch_mem_region_instance: b.prefetchRegion ?? 0,
+  };
+}
+
+/** ___xe_vm_bind: VM_BIND of one op on `execQueue`; 0 or -errno. */
+export function __xe_vm_bind(
+  p: Process, fd: number, vm: number, execQueue: number, bo: number, offset: bigint, addr: bigint, size: bigint,
+  op: number, flags: number, syncs: readonly FieldsIn[] = [], prefetchRegion = 0, patIndex = DEFAULT_PAT_INDEX, ext = 0n,
+): number {
+  const b = bindOpFields(p, fd, { obj: bo, offset, addr, range: size, op, flags, prefetchRegion, patIndex });
+  return withSyncArray(p, syncs, (s) =>
+    __ioctl(p, fd, 'DRM_IOCTL_XE_VM_BIND', {
+      extensions: ext, vm_id: vm, exec_queue_id: execQueue, num_binds: 1, bind: b, num_syncs: syncs.length, syncs: s,
+    }).err,
+  );
+}
+
+/** __xe_vm_bind_assert: __xe_vm_bind that must succeed. */
+export function __xe_vm_bind_assert(
+  p: Process, fd: number, vm: number, execQueue: number, bo: number, offset: bigint, addr: bigint, size: bigint,
+  op: number, flags: number, syncs: readonly FieldsIn[] = [], prefetchRegion = 0,
+): void {
+  unwrap(p, '__xe_vm_bind_assert', 'DRM_IOCTL_XE_VM_BIND', __xe_vm_bind(p, fd, vm, execQueue, bo, offset, addr, size, op, flags, syncs, prefetchRegion));
+}
+
+/** xe_vm_bind_array: VM_BIND of several ops (vector_of_binds); 0 or -errno. */
+export function __xe_vm_bind_array(
+  p: Process, fd: number, vm: number, execQueue: number, ops: readonly XeBindOp[], syncs: readonly FieldsIn[] = [],
+): number {
+  const fields = ops.map((b) => bindOpFields(p, fd, b));
+  const size = layoutOf('drm_xe_vm_bind_op').size * Math.max(fields.length, 1);
+  const arr = p.mem.alloc(size, 8);
+  try {
+    if (fields.length) p.mem.write(arr, packArray('drm_xe_vm_bind_op', fields));
+    const one = fields.length === 1;
+    return withSyncArray(p, syncs, (s) =>
+      __ioctl(p, fd, 'DRM_IOCTL_XE_VM_BIND', {
+        vm_id: vm, exec_queue_id: execQueue, num_binds: fields.length, ...(one ? { bind: fields[0] } : { vector_of_binds: arr }),
+        num_syncs: syncs.length, syncs: s,
+      }).err,
+    );
+  } finally {
+    p.mem.free(arr);
+  }
+}
+
+/** xe_vm_bind_array. */
+export function xe_vm_bind_array(p: Process, fd: number, vm: number, execQueue: number, ops: readonly XeBindOp[], syncs: readonly FieldsIn[] = []): void {
+  unwrap(p, 'xe_vm_bind_array', 'DRM_IOCTL_XE_VM_BIND', __xe_vm_bind_array(p, fd, vm, execQueue, ops, syncs));
+}
+
+const OPS = {
+  MAP: C('DRM_XE_VM_BIND_OP_MAP'),
+  UNMAP: C('DRM_XE_VM_BIND_OP_UNMAP'),
+  MAP_USERPTR: C('DRM_XE_VM_BIND_OP_MAP_USERPTR'),
+  UNMAP_ALL: C('DRM_XE_VM_BIND_OP_UNMAP_ALL'),
+  PREFETCH: C('DRM_XE_VM_BIND_OP_PREFETCH'),
+};
+const OP = (name: keyof typeof OPS): number => OPS[name];
+
+/** xe_vm_bind_async: MAP of BO `bo` at `addr`, signalling `syncs`. */
+export function xe_vm_bind_async(
+  p: Process, fd: number, vm: number, execQueue: number, bo: number, offset: bigint, addr: bigint, size: bigint, syncs: readonly FieldsIn[] = [],
+): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, bo, offset, addr, size, OP('MAP'), 0, syncs);
+}
+
+/** xe_vm_bind_userptr_async: MAP_USERPTR of CPU range `userptr` at `addr`. */
+export function xe_vm_bind_userptr_async(
+  p: Process, fd: number, vm: number, execQueue: number, userptr: bigint, addr: bigint, size: bigint, syncs: readonly FieldsIn[] = [],
+): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, 0, userptr, addr, size, OP('MAP_USERPTR'), 0, syncs);
+}
+
+/** xe_vm_unbind_async: UNMAP of [addr, addr + size). */
+export function xe_vm_unbind_async(
+  p: Process, fd: number, vm: number, execQueue: number, offset: bigint, addr: bigint, size: bigint, syncs: readonly FieldsIn[] = [],
+): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, 0, offset, addr, size, OP('UNMAP'), 0, syncs);
+}
+
+/** xe_vm_unbind_all_async: UNMAP_ALL of BO `bo`. */
+export function xe_vm_unbind_all_async(p: Process, fd: number, vm: number, execQueue: number, bo: number, syncs: readonly FieldsIn[] = []): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, bo, 0n, 0n, 0n, OP('UNMAP_ALL'), 0, syncs);
+}
+
+/** xe_vm_prefetch_async: PREFETCH of [addr, addr + size) to memory region `region`. */
+export function xe_vm_prefetch_async(
+  p: Process, fd: number, vm: number, execQueue: number, offset: bigint, addr: bigint, size: bigint, syncs: readonly FieldsIn[], region: number,
+): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, 0, offset, addr, size, OP('PREFETCH'), 0, syncs, region);
+}
+
+/** One op on the default bind queue, then a wait for its out-syncobj (IGT's __xe_vm_bind_sync). */
+function bindSync(p: Process, fd: number, vm: number, bo: number, offset: bigint, addr: bigint, size: bigint, op: number, name: string): void {
+  const so = syncobj_create(p, fd);
+  try {
+    const sync = { type: C('DRM_XE_SYNC_TYPE_SYNCOBJ'), flags: C('DRM_XE_SYNC_FLAG_SIGNAL'), handle: so };
+    unwrap(p, name, 'DRM_IOCTL_XE_VM_BIND', __xe_vm_bind(p, fd, vm, 0, bo, offset, addr, size, op, 0, [sync]));
+    if (!syncobj_wait(p, fd, [so], INT64_MAX)) throw new IgtError(name, ETIME, 'DRM_IOCTL_SYNCOBJ_WAIT', 'the bind did not complete');
+  } finally {
+    syncobj_destroy(p, fd, so);
+  }
+}
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** xe_vm_bind_sync: MAP of `bo`, waiting for the bind to complete. */
+export function xe_vm_bind_sync(p: Process, fd: number, vm: number, bo: number, offset: bigint, addr: bigint, size: bigint): void {
+  bindSync(p, fd, vm, bo, offset, addr, size, OP('MAP'), 'xe_vm_bind_sync');
+}
+
+/** xe_vm_unbind_sync: UNMAP of [addr, addr + size), waiting for it to complete. */
+export function xe_vm_unbind_sync(p: Process, fd: number, vm: number, offset: bigint, addr: bigint, size: bigint): void {
+  bindSync(p, fd, vm, 0, offset, addr, size, OP('UNMAP'), 'xe_vm_unbind_sync');
+}
+
+/** xe_vm_bind_userptr_sync (a sync variant of xe_vm_bind_userptr_async). */
+export function xe_vm_bind_userptr_sync(p: Process, fd: number, vm: number, userptr: bigint, addr: bigint, size: bigint): void {
+  bindSync(p, fd, vm, 0, userptr, addr, size, OP('MAP_USERPTR'), 'xe_vm_bind_userptr_sync');
 }

@@ -16,10 +16,11 @@ import { XeFile } from './xe_file.js';
 import { QUERY_IOCTLS } from './xe_query.js';
 import { VM_IOCTLS } from './xe_vm.js';
 import { MADVISE_IOCTLS } from './xe_vm_madvise.js';
+import { VM_BIND_IOCTLS } from './xe_vm_bind.js';
 import { UFENCE_IOCTLS } from './xe_wait_user_fence.js';
 
 /** xe_ioctls[]: every driver ioctl served (all DRM_RENDER_ALLOW). */
-const XE_IOCTLS: readonly IoctlDef[] = [...QUERY_IOCTLS, ...BO_IOCTLS, ...VM_IOCTLS, ...MADVISE_IOCTLS, ...EXEC_QUEUE_IOCTLS, ...UFENCE_IOCTLS];
+const XE_IOCTLS: readonly IoctlDef[] = [...QUERY_IOCTLS, ...BO_IOCTLS, ...VM_IOCTLS, ...VM_BIND_IOCTLS, ...MADVISE_IOCTLS, ...EXEC_QUEUE_IOCTLS, ...UFENCE_IOCTLS];
 
 /** The driver (struct drm_driver of xe_device.c); identity from xe_drv.h, newer kernels report the date as "0". */
 export const XE_DRIVER: DrmDriver = {

@@ -94,6 +94,8 @@ export class Vm implements QueueVm {
   file: VmFile | null = null;
   /** Compute queues of a preempt-fence mode VM (vm->preempt.exec_queues). */
   readonly preemptQueues = new Set<ExecQueue>();
+  /** Bind jobs submitted and not yet run (xe_vm_bind.ts); closing the VM cancels them. */
+  readonly pendingBinds = new Set<{ cancel(): void }>();
   private refs = 1;
 
   constructor(
@@ -167,19 +169,32 @@ export class Vm implements QueueVm {
   }
 
   /**
-   * xe_vm_close_and_put: the id is already gone. The VM becomes closed (size 0), its
-   * default bind queue is killed, its ASID released, and the file's reference dropped. Exec
-   * queues created on it keep it alive (closed) until they are freed.
+   * xe_vm_close_and_put: the id is already gone. The VM becomes closed (size 0), its pending
+   * bind jobs are cancelled, every VMA is destroyed (dropping its BO reference), its default
+   * bind queue is killed, its ASID released, and the file's reference dropped. Exec queues
+   * created on it keep it alive (closed) until they are freed; the page tables go with the
+   * last reference.
    */
   close(): void {
     if (this.closed) return;
     this.size = 0n;
+    for (const job of [...this.pendingBinds]) job.cancel();
+    this.destroyVmas();
     const q = this.defaultBindQueue;
     this.defaultBindQueue = null;
     q?.kill();
     if (this.asid) asidSpace(this.dev).free(this.asid);
     this.asid = 0;
     this.put();
+  }
+
+  /** Removes every VMA from the tree; each drops its BO reference. */
+  private destroyVmas(): void {
+    const g = this.gpuvm;
+    const ops = g.smUnmapOpsCreate(g.mmStart, g.mmRange);
+    for (const op of ops) g.commit(op);
+    g.finish(ops);
+    for (const op of ops) if (op.op !== 'map') op.va.obj?.put();
   }
 }
 
