@@ -77,6 +77,7 @@ export class BindEnv {
     const args = decode(struct, pack(struct, fields));
     const h = HANDLERS.get(name)!;
     clearReason();
+    this.reason = '';
     let rc: number;
     try {
       rc = h({ dev: this.dev, proc: this.proc, file: this.file, um: this.proc.um, args }) as number;
