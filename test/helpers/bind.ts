@@ -181,7 +181,11 @@ export class BindEnv {
   snapshot(id: number): string {
     const vm = this.vm(id);
     const pt = vm.pt!;
-    const vmas = vm.gpuvm.all().map((v) => ({ v: [v.start, v.end, v.offset, v.flags, v.attrs.patIndex], obj: v.obj, priv: { ...v.priv } }));
+    const vmas = vm.gpuvm.all().map((v) => ({
+      v: [v.start, v.end, v.offset, v.flags, v.attrs.patIndex],
+      obj: v.obj,
+      priv: [v.priv?.pteFlags, v.priv?.tilePresent, v.priv?.ufence ? 'ufence' : '', v.priv?.userptrPages?.join(' ')],
+    }));
     const scratch = new Set(pt.scratch.filter((s) => s).map((s) => s!.pa));
     const bytes: string[] = [];
     pt.ptm.forEachEntry(pt.root.pa, (e) => {
