@@ -9,7 +9,7 @@ import { C, layoutOf } from '../uapi/uapi.js';
 import { __ioctl, IgtError, reasonOf, unwrap } from './igt_core.js';
 import { syncobj_create, syncobj_destroy, syncobj_wait } from './igt_syncobj.js';
 import type { Process } from './process.js';
-import { xe_gt_list } from './xe_query.js';
+import { xe_gt_list, type EngineInstance } from './xe_query.js';
 
 /** VM_CREATE; returns the vm id or -errno. */
 export function __xe_vm_create(p: Process, fd: number, flags = 0, ext = 0n): number {
@@ -83,12 +83,7 @@ export function gem_close(p: Process, fd: number, handle: number): void {
   unwrap(p, 'gem_close', 'DRM_IOCTL_GEM_CLOSE', __gem_close(p, fd, handle));
 }
 
-/** One engine placement (drm_xe_engine_class_instance). */
-export interface EngineInstance {
-  engine_class: number;
-  engine_instance: number;
-  gt_id: number;
-}
+export type { EngineInstance } from './xe_query.js';
 
 /** EXEC_QUEUE_CREATE with width 1 on one placement; returns the queue id or -errno. */
 export function __xe_exec_queue_create(p: Process, fd: number, vm: number, eci: EngineInstance, ext = 0n): number {

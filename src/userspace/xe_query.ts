@@ -9,9 +9,15 @@ import { decode, decodeArray, type Fields } from '../uapi/codec.js';
 import { C, layoutOf } from '../uapi/uapi.js';
 import { __ioctl, unwrap } from './igt_core.js';
 import type { Process } from './process.js';
-import type { EngineInstance } from './xe_ioctl.js';
 
 const QUERY = 'DRM_IOCTL_XE_DEVICE_QUERY';
+
+/** One engine placement (drm_xe_engine_class_instance). */
+export interface EngineInstance {
+  engine_class: number;
+  engine_instance: number;
+  gt_id: number;
+}
 
 /** IGT's default alignment (XE_DEFAULT_ALIGNMENT, SZ_4K): the floor of xe_get_default_alignment. */
 export const XE_DEFAULT_ALIGNMENT = 0x1000;

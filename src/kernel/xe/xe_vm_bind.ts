@@ -122,17 +122,18 @@ class BindJob {
     this.end(0);
   }
 
-  /** The VM was closed before the job ran. */
+  /** The VM was closed before the job ran: the fence signals with -ECANCELED. */
   cancel(): void {
-    if (!this.done) this.end(-ECANCELED);
+    if (!this.done) this.end(ECANCELED);
   }
 
-  private end(err: number): void {
+  /** Ends the job; `errno` (positive, 0 for success) becomes the fence's error. */
+  private end(errno: number): void {
     this.done = true;
     this.vm.pendingBinds.delete(this);
     for (const va of this.removed) va.obj?.put();
     this.vm.put();
-    this.fence.signal(err);
+    this.fence.signal(errno ? -errno : 0);
   }
 }
 
