@@ -4,7 +4,8 @@
 // injection point of a multi-op bind.
 import t, { type Test } from 'tap';
 import { C } from '../src/uapi/uapi.js';
-import { EFAULT, ENOENT, ENOMEM } from '../src/uapi/errno.js';
+import { EBUSY, EFAULT, ENOENT, ENOMEM } from '../src/uapi/errno.js';
+import { svmClose, svmInit } from '../src/kernel/xe/xe_svm.js';
 import { entryToBigInt, ptIndex } from '../src/hw/pagetable.js';
 import { PTE_2M, PTE_64K } from '../src/kernel/xe/xe_pt.js';
 import { XE_VMA_DUMPABLE } from '../src/kernel/xe/xe_vma.js';
@@ -323,3 +324,31 @@ t.test('fault mode: deferred MAP writes nothing; with scratch the slots become 0
   ok(t, e, e.bind(sv, [{ op: OP.UNMAP, addr: 0x100000n, range: K64 }]), 'UNMAP');
   t.equal(gpuRead64(s, 0x100000), 0n, 'scratch again after the unmap');
 });
+
+t.test('case 60: a mirror VMA splits without PT writes; SVM ranges make it -EBUSY', async (t) => {
+  const e = new BindEnv();
+  const a = e.bo(0x10000);
+  const vm = e.vmCreate(VM_FLAG.LR | VM_FLAG.FAULT | VM_FLAG.SCRATCH);
+  const v = e.vm(vm);
+  ok(t, e, e.bind(vm, [{ op: OP.MAP, flags: FLAG.MIRROR, addr: 0n, range: 1n << 48n }]), 'mirror [0, 2^48)');
+  const bytes = JSON.parse(e.snapshot(vm)).rawEntries;
+  ok(t, e, e.bind(vm, [{ op: OP.MAP, obj: a, addr: 0x100000n, range: K64, flags: FLAG.IMMEDIATE }]), 'MAP A over it');
+  t.same(e.vmas(vm).map((r) => [r[0], r[1], r[2]]), [[0n, 0x100000n, 0], [0x100000n, 0x110000n, a], [0x110000n, 1n << 48n, 0]], 'mirror, A, mirror');
+  t.ok(mapped(v, 0x100000), 'A is bound');
+  ok(t, e, e.bind(vm, [{ op: OP.UNMAP, addr: 0x100000n, range: K64 }]), 'UNMAP A');
+  t.equal(JSON.parse(e.snapshot(vm)).rawEntries, bytes, 'the mirror pieces wrote no PTE');
+  const cpu = e.mmap(0x10000);
+  const svm = svmInit(v, e.proc.mm);
+  const mirror = v.gpuvm.all().find((x) => x.start <= cpu && cpu < x.end)!;
+  svm.findOrInsert(mirror, cpu);
+  const before = e.snapshot(vm);
+  t.equal(e.bind(vm, [{ op: OP.MAP, obj: a, addr: cpu, range: K64 }]), -EBUSY, `MAP over an SVM range (${e.reason})`);
+  t.equal(e.bind(vm, [{ op: OP.UNMAP, addr: cpu, range: 0x1000n }]), -EBUSY, 'UNMAP of it');
+  t.equal(e.snapshot(vm), before, 'unchanged');
+  svmClose(v);
+});
+
+function mapped(vm: Vm, va: number): boolean {
+  vm.pt!.mmu.invalidateAll();
+  return !('fault' in vm.pt!.mmu.translate(va));
+}

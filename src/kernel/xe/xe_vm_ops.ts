@@ -25,6 +25,7 @@ import { check, Errno } from '../os/errno.js';
 import type { UserMemory } from '../os/uaccess.js';
 import { gemToBo, type Bo } from './xe_bo.js';
 import { maxPteSize, PTE_1G, PTE_2M, PTE_4K, PTE_64K, remapUnbindRange, type BindRange, type PtUpdate, type XePt } from './xe_pt.js';
+import { hasMapping } from './xe_svm.js';
 import type { Vm } from './xe_vm.js';
 import {
   defaultMemAttr, XE_VMA_DUMPABLE, XE_VMA_MADV_AUTORESET, XE_VMA_NULL, XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR,
@@ -214,6 +215,7 @@ export class VmaOps {
       case 'remap':
         return this.commitRemap(op);
       case 'unmap':
+        this.checkSvm(op.va, op.va.start, op.va.end);
         g.commit(op);
         return;
       case 'prefetch':
@@ -229,6 +231,7 @@ export class VmaOps {
   /** REMAP: pieces take old's state; skipped pieces keep its PTEs (3.7), userptr pieces are pinned again. */
   private commitRemap(op: GpuvaOpRemap<GemObject, XeVmaMemAttr, XeVmaPriv>): void {
     const old = op.va;
+    this.checkSvm(old, op.prev ? op.prev.start + op.prev.range : old.start, op.next ? op.next.start : old.end);
     const userptr = xeVmaIsUserptr(old);
     const ro = (old.flags & XE_VMA_READ_ONLY) !== 0;
     const prevPages = userptr && op.prev ? xeVmaUserptrPin(this.um, op.prev.offset, op.prev.range, ro) : null;
@@ -257,6 +260,11 @@ export class VmaOps {
       prev: span(op.prev) ?? undefined,
       next: span(op.next) ?? undefined,
     });
+  }
+
+  /** A mirror VMA loses [start, end): -EBUSY while SVM ranges are mapped there (xe_svm_has_mapping). */
+  private checkSvm(va: XeVma, start: bigint, end: bigint): void {
+    check(xeVmaIsMirror(va) && hasMapping(this.vm, start, end), EBUSY, 'mirror VMA [%x, %x): SVM ranges are mapped there', start, end);
   }
 
   /** A kernel allocation of a VMA (xe_vma_create): the injection point of S3. */
