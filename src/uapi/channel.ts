@@ -198,6 +198,28 @@ export const DEBUG = {
    * that were left of the previous setting (0: it fired, or none was armed).
    */
   BIND_FAIL: 11,
+  /*
+   * VM inspection (uapi/vm_inspect.ts). ARG1 names the VM: the DRM fd in bits 0-31, the
+   * vm_id in bits 32-63 (-EBADF: not an xe fd, -ENOENT: no such VM). The text answers
+   * (UTF-8, no NUL) go to user buffer ARG2 of ARG3 bytes: RET0 = the answer's length; ARG3 0
+   * only asks for the length; a buffer shorter than the answer is -ENOSPC and gets nothing
+   * (ask again: the VM may have changed between the calls).
+   */
+  /** JSON VmInfoWire: the VM, its VMAs and its page-table statistics. */
+  VM_INFO: 12,
+  /** Text dump of the VM (header, VMAs, page-table tree), like a debugfs file. */
+  VM_DUMP: 13,
+  /** JSON VmViolationWire[]: the invariant checker (VMA tree against a walk of the page-table bytes). */
+  VM_CHECK: 14,
+  /**
+   * GPU read of ARG4 bytes at GPU VA ARG2 of the VM into user buffer ARG3, through the VM's
+   * GPU MMU (ARG4 > GPU_ACCESS_MAX: -E2BIG). RET0 = bytes done (all, or those before the
+   * faulting page); RET1 = fault kind code (0: none, else GPU_FAULT_KINDS index + 1); RET2 =
+   * the faulting VA; RET3 = its level | access code << 8 (GPU_ACCESS_KINDS).
+   */
+  GPU_READ: 15,
+  /** GPU write of ARG4 bytes from user buffer ARG3 at GPU VA ARG2; answers as GPU_READ. */
+  GPU_WRITE: 16,
 } as const;
 
 /** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */

@@ -6,11 +6,14 @@
 import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
 import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS, sysName } from '../uapi/channel.js';
-import { errnoName } from '../uapi/errno.js';
+import { ENOSPC, errnoName } from '../uapi/errno.js';
 import { requestName } from '../uapi/uapi.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
+import {
+  decodeGpuAccess, decodeViolations, decodeVmInfo, vmArgWord, type GpuAccessReport, type VmInfo, type VmViolation,
+} from './vm_inspect.js';
 
 /**
  * Where mmap puts a mapping: `fixed` (MAP_FIXED: exactly there, replacing whatever is mapped
@@ -251,6 +254,75 @@ export class Process {
       }
     }
     Atomics.store(i32, CTL_PING, 0);
+  }
+
+  /**
+   * VM `vmId` of DRM fd `fd`: its flags, VMAs and page-table statistics (DEBUG.VM_INFO), or
+   * null with errno set (EBADF: not an xe fd, ENOENT: no such VM).
+   */
+  vmInfo(fd: number, vmId: number): VmInfo | null {
+    const json = this.debugText(DEBUG.VM_INFO, fd, vmId);
+    return json === null ? null : decodeVmInfo(json);
+  }
+
+  /** A text dump of VM `vmId` of `fd` (header, VMAs, page-table tree; DEBUG.VM_DUMP), or null with errno set. */
+  vmDump(fd: number, vmId: number): string | null {
+    return this.debugText(DEBUG.VM_DUMP, fd, vmId);
+  }
+
+  /**
+   * The invariant checker on VM `vmId` of `fd` (DEBUG.VM_CHECK): the VMA tree against a walk
+   * of the page-table bytes; an empty list when every invariant holds, null with errno set.
+   */
+  vmCheck(fd: number, vmId: number): VmViolation[] | null {
+    const json = this.debugText(DEBUG.VM_CHECK, fd, vmId);
+    return json === null ? null : decodeViolations(json);
+  }
+
+  /**
+   * Reads `len` bytes at GPU address `addr` of VM `vmId` of `fd` through the VM's GPU MMU:
+   * the bytes (those before a faulting page; NULL pages read 0) and the fault, if any; null
+   * with errno set when the call itself fails.
+   */
+  gpuRead(fd: number, vmId: number, addr: bigint, len: number): (GpuAccessReport & { data: Uint8Array }) | null {
+    assertBigint('gpuRead addr', addr);
+    const buf = this.mem.alloc(Math.max(len, 1));
+    try {
+      if (this.sys(SYS.DEBUG, BigInt(DEBUG.GPU_READ), vmArgWord(fd, vmId), addr, buf, BigInt(len)) < 0) return null;
+      const r = decodeGpuAccess(this.rets);
+      return { ...r, data: r.done ? this.mem.read(buf, r.done) : new Uint8Array(0) };
+    } finally {
+      this.mem.free(buf);
+    }
+  }
+
+  /** Writes `data` at GPU address `addr` of VM `vmId` of `fd` through the VM's GPU MMU; as gpuRead. */
+  gpuWrite(fd: number, vmId: number, addr: bigint, data: Uint8Array): GpuAccessReport | null {
+    assertBigint('gpuWrite addr', addr);
+    const buf = this.mem.alloc(Math.max(data.length, 1));
+    try {
+      if (data.length) this.mem.write(buf, data);
+      if (this.sys(SYS.DEBUG, BigInt(DEBUG.GPU_WRITE), vmArgWord(fd, vmId), addr, buf, BigInt(data.length)) < 0) return null;
+      return decodeGpuAccess(this.rets);
+    } finally {
+      this.mem.free(buf);
+    }
+  }
+
+  /** A text answer of a VM control: its length first, then the text (again if it grew meanwhile: ENOSPC). */
+  private debugText(op: number, fd: number, vmId: number): string | null {
+    const vmArg = vmArgWord(fd, vmId);
+    for (;;) {
+      if (this.sys(SYS.DEBUG, BigInt(op), vmArg, 0n, 0n) < 0) return null;
+      const len = Number(this.rets[0]);
+      const buf = this.mem.alloc(Math.max(len, 1));
+      try {
+        if (this.sys(SYS.DEBUG, BigInt(op), vmArg, buf, BigInt(len)) >= 0) return new TextDecoder().decode(this.mem.read(buf, len));
+        if (this.errno !== ENOSPC) return null;
+      } finally {
+        this.mem.free(buf);
+      }
+    }
   }
 
   /** Wedges (or unwedges) the device: every ioctl then fails with ECANCELED. */
