@@ -79,7 +79,7 @@ export function tableSlots(ptm: PtMemory, addr: number, level: number, compact: 
 
 /**
  * The mapped runs of the tree under the root table at device address `rootAddr`, in VA
- * order. PDEs to addresses outside table memory are skipped (the hardware would fault there,
+ * order, below 2^va_bits. PDEs to addresses outside table memory are skipped (the hardware would fault there,
  * which GpuMmu reports per access).
  */
 export function walkRuns(ptm: PtMemory, rootAddr: number): PtRun[] {
@@ -100,5 +100,7 @@ export function walkRuns(ptm: PtMemory, rootAddr: number): PtRun[] {
     memo.set(key, out);
     return out;
   };
-  return walk(rootAddr, ptm.geo.rootLevel, false).map((r) => ({ ...r }));
+  // A 5-level tree spans 2^57, but the MMU translates only below 2^va_bits.
+  const limit = 2 ** ptm.geo.vaBits;
+  return walk(rootAddr, ptm.geo.rootLevel, false).filter((r) => r.start < limit).map((r) => ({ ...r, end: Math.min(r.end, limit) }));
 }

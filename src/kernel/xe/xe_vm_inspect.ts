@@ -212,7 +212,8 @@ class RunCursor {
  * - a VMA without PTEs (not bound, or zapped) has only empty or scratch entries;
  * - outside the VMAs every entry is empty, or scratch on a SCRATCH_PAGE VM;
  * - XePt's shadow (entry kinds, child tables, live counts) matches the bytes.
- * Returns the violations found (at most `max`), none when all hold.
+ * Returns the violations found (at most `max`), none when all hold; a run of leaves that breaks
+ * an invariant is reported once, at its first bad page.
  */
 export function checkVmInvariants(vm: Vm, opts: CheckOptions = {}): VmViolation[] {
   const pt = ptOf(vm);
@@ -253,17 +254,25 @@ function checkEmpty(vm: Vm, pt: XePt, runs: RunCursor, start: number, end: numbe
   return true;
 }
 
-/** Each page of a bound VMA translates as it maps; false once the report is full. */
+/**
+ * Each page of a bound VMA translates as it maps; false once the report is full. Consecutive
+ * bad pages in one run of leaves (or one hole) are reported once, at the first of them.
+ */
 function checkVmaPages(va: XeVma, runs: RunCursor, userptrPage: UserptrPage | undefined, report: Report): boolean {
   const start = Number(va.start);
   const rw = !(va.flags & XE_VMA_READ_ONLY);
   const pat = va.attrs.patIndex;
+  let lastBad: PtRun | null | undefined;
   for (let a = start, page = 0; a < Number(va.end); a += PAGE_SIZE, page++) {
     const want = expectedPage(va, page, userptrPage);
-    if (want === null) continue;
     const r = runs.at(a);
     const found = r && (want === 'null' ? r.nul : !r.nul && r.pa >= 0 && r.pa + (a - r.start) === want);
-    if (found && r.writable === rw && r.patIndex === pat) continue;
+    if (want === null || (found && r.writable === rw && r.patIndex === pat)) {
+      lastBad = undefined;
+      continue;
+    }
+    if (lastBad === (r ?? null)) continue;
+    lastBad = r ?? null;
     const expected = `${want === 'null' ? 'null' : `pa ${hex(want)}`} ${rw ? 'rw' : 'ro'} pat ${pat}`;
     if (!report(a, 'translation', expected, describeRun(r, a))) return false;
   }
