@@ -9,6 +9,9 @@
  * Last, the GPU VA manager alone (no ioctl): a bind + unbind of one 4K VMA in the middle of N
  * VMAs (ops generation, commit, finish), for N = 1e3 ... 1e6, as ratios to N = 1e3; O(log n)
  * work keeps the ratios near log(N) / log(1e3).
+ *
+ * Then the page-table figures of bench/vm.ts: 1 GiB XePt binds, page-table bytes against the
+ * minimum, and the bind scaling with page tables (gpuvm + XePt).
  */
 import { DrmGpuvm } from '../src/kernel/drm/drm_gpuvm.js';
 import { createDevice, IOCTL, pack } from '../src/index.js';
@@ -18,6 +21,7 @@ import { createRegions, PageAllocator, PhysicalMemory } from '../src/hw/memory.j
 import { GpuMmu, isFault } from '../src/hw/mmu.js';
 import { encodeLeaf, encodePde, ptGeometry, PtMemory } from '../src/hw/pagetable.js';
 import { PROFILES } from '../src/hw/profile.js';
+import { vmBenchmarks } from './vm.js';
 
 const N = Number(process.env.XE_EMU_BENCH_N ?? 20_000);
 const ROUNDS = Number(process.env.XE_EMU_BENCH_ROUNDS ?? 9);
@@ -185,3 +189,5 @@ const ns = (name: string): string => `${median(g[name]).toFixed(0)} ns`;
 console.log(`  GPU MMU translate, TLB hit            ${ns('hit')}   ${gRatio('hit')}x an 8-byte physical read (${ns('phys8')})`);
 console.log(`  GPU MMU translate, cold 5-level walk  ${ns('cold')}   ${gRatio('cold')}x an 8-byte physical read`);
 console.log(`  bare BigInt walk (no decode, no TLB)  ${ns('bigint')}   ${gRatio('bigint')}x an 8-byte physical read`);
+
+vmBenchmarks((line) => console.log(line), ROUNDS);
