@@ -7,11 +7,11 @@
 /** What a VMA maps. */
 export type VmaKind = 'bo' | 'userptr' | 'null' | 'mirror';
 
-/** One VMA as DEBUG.VM_INFO reports it. */
-export interface VmaInfoWire {
-  /** [start, end) in the GPU VA space, hex. */
-  start: string;
-  end: string;
+/** One VMA of a VM (bigints; DEBUG.VM_INFO sends them as VmaInfoWire). */
+export interface VmaInfo {
+  /** [start, end) in the GPU VA space. */
+  start: bigint;
+  end: bigint;
   kind: VmaKind;
   /**
    * The BO of a 'bo' VMA: its GEM handle in the file that owns the VM (null when that file
@@ -19,8 +19,8 @@ export interface VmaInfoWire {
    * VRAM of tile n-1).
    */
   bo: { handle: number | null; size: number; region: number } | null;
-  /** Offset into the BO, or the CPU address of a userptr; hex. */
-  offset: string;
+  /** Offset into the BO, or the CPU address of a userptr. */
+  offset: bigint;
   /** XE_VMA_* flags by name: READ_ONLY, NULL, DUMPABLE, CPU_ADDR_MIRROR, MADV_AUTORESET. */
   flags: string[];
   /** The pat_index its PTEs use. */
@@ -28,6 +28,9 @@ export interface VmaInfoWire {
   /** PTE sizes its last bind used: '4K', '64K' (PS64), '2M', '1G', 'compact'; empty when never bound. */
   pteSizes: string[];
 }
+
+/** A VmaInfo in JSON: the bigints as hex strings. */
+export type VmaInfoWire = Omit<VmaInfo, 'start' | 'end' | 'offset'> & { start: string; end: string; offset: string };
 
 /** Page-table statistics (tables per level, live leaves by size, bytes of table memory). */
 export interface PtStatsWire {

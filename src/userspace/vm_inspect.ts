@@ -4,24 +4,10 @@
  * return words (hex strings become bigints).
  */
 import {
-  GPU_ACCESS_KINDS, GPU_FAULT_KINDS, type PtStatsWire, type VmaKind, type VmInfoWire, type VmViolationWire,
+  GPU_ACCESS_KINDS, GPU_FAULT_KINDS, type PtStatsWire, type VmaInfo, type VmInfoWire, type VmViolationWire,
 } from '../uapi/vm_inspect.js';
 
-/** One VMA of a VM. */
-export interface VmaInfo {
-  start: bigint;
-  end: bigint;
-  kind: VmaKind;
-  /** The BO: its GEM handle in the VM's file (null if that file has none), size, region (0 sysmem, 1+ VRAM). */
-  bo: { handle: number | null; size: number; region: number } | null;
-  /** Offset into the BO, or the userptr's CPU address. */
-  offset: bigint;
-  /** READ_ONLY, NULL, DUMPABLE, CPU_ADDR_MIRROR, MADV_AUTORESET. */
-  flags: string[];
-  patIndex: number;
-  /** PTE sizes of its last bind: '4K', '64K', '2M', '1G', 'compact'. */
-  pteSizes: string[];
-}
+export type { VmaInfo } from '../uapi/vm_inspect.js';
 
 /** A VM, its VMAs and its page-table statistics (`p.vmInfo`). */
 export interface VmInfo {

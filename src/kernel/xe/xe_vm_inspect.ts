@@ -19,7 +19,7 @@ import { DEBUG } from '../../uapi/channel.js';
 import { C } from '../../uapi/uapi.js';
 import { E2BIG, EBADF, ENOENT, ENOSPC } from '../../uapi/errno.js';
 import {
-  GPU_ACCESS_KINDS, GPU_ACCESS_MAX, GPU_FAULT_KINDS, type VmaKind, type VmInfoWire,
+  GPU_ACCESS_KINDS, GPU_ACCESS_MAX, GPU_FAULT_KINDS, type VmaInfo, type VmaKind, type VmInfoWire,
 } from '../../uapi/vm_inspect.js';
 import { gemHandleOf, type GemFile, type GemObject } from '../drm/drm_gem.js';
 import type { DebugRegistry } from '../os/debug.js';
@@ -66,21 +66,6 @@ export function vmaKind(va: XeVma): VmaKind {
 /** Whether the VMA's PTEs are written on tile 0 (tile_present). */
 function bound(va: XeVma): boolean {
   return ((va.priv?.tilePresent ?? 0) & 1) !== 0;
-}
-
-/** One VMA of a VM, as listed. */
-export interface VmaInfo {
-  start: bigint;
-  end: bigint;
-  kind: VmaKind;
-  /** The BO: its handle in `file` (null when none), size and region (0 system memory, 1+ VRAM). */
-  bo: { handle: number | null; size: number; region: number } | null;
-  /** Offset into the BO, or the userptr's CPU address. */
-  offset: bigint;
-  flags: string[];
-  patIndex: number;
-  /** PTE sizes its last bind used (XeVmaPriv.pteFlags). */
-  pteSizes: string[];
 }
 
 /** The VMAs of `vm` in address order; BO handles are those of `file` (the VM's own file). */
