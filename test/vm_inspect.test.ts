@@ -380,4 +380,11 @@ t.test('the controls refuse bad input with an errno and change nothing', async (
   t.equal(vmDump(vm, id, s.file), before, 'the VM is as it was');
   t.same(s.dev.phys.view(a.bo.page(0), 8), new Uint8Array(8), 'no GPU write happened');
   t.same(checkVmInvariants(vm), []);
+
+  // The helper's VMAs hold no BO reference (VM_BIND's will): a BO freed under its VMA is a
+  // violation, not a kernel error.
+  s.file.objects.remove(a.handle)!.put();
+  t.same(decodeViolations(s.text(DEBUG.VM_CHECK, id)), [
+    { va: 0x10_0000n, check: 'translation', expected: 'BO pages up to 2', found: 'a BO of 0 pages' },
+  ]);
 });

@@ -247,6 +247,10 @@ function checkVmaPages(va: XeVma, runs: RunCursor, userptrPage: UserptrPage | un
   const start = Number(va.start);
   const rw = !(va.flags & XE_VMA_READ_ONLY);
   const pat = va.attrs.patIndex;
+  const bo = va.obj && gemToBo(va.obj);
+  const last = Number(va.offset + va.range) / PAGE_SIZE;
+  // A BO freed or shrunk under its VMA (VM_BIND holds a reference; a broken kernel might not).
+  if (bo && bo.pageCount < last) return report(start, 'translation', `BO pages up to ${last}`, `a BO of ${bo.pageCount} pages`);
   let lastBad: PtRun | null | undefined;
   for (let a = start, page = 0; a < Number(va.end); a += PAGE_SIZE, page++) {
     const want = expectedPage(va, page, userptrPage);
