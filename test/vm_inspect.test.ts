@@ -3,22 +3,20 @@
 // corruptions, GPU reads and writes with fault reports, and the DEBUG controls' bad inputs.
 // The kernel runs in-process (src/fuzz/machine.ts) so that VMAs can be made with the gpuvm
 // and XePt the way VM_BIND will (test/helpers/vm_bind.ts).
-import t from 'tap';
-import { Machine } from '../src/fuzz/machine.js';
+import t, { type Test } from 'tap';
+import type { ProfileName } from '../src/hw/profile.js';
 import { encodeLeaf, entryToBigInt, entryFromBigInt } from '../src/hw/pagetable.js';
-import { gemToBo } from '../src/kernel/xe/xe_bo.js';
-import { XeFile } from '../src/kernel/xe/xe_file.js';
 import type { Vm } from '../src/kernel/xe/xe_vm.js';
 import {
   checkVmInvariants, setGpuFaultService, vmDump, vmGpuAccess, vmRuns, vmVmas,
 } from '../src/kernel/xe/xe_vm_inspect.js';
 import { XE_VMA_NULL, XE_VMA_READ_ONLY, defaultMemAttr } from '../src/kernel/xe/xe_vma.js';
 import { DEBUG, SYS } from '../src/uapi/channel.js';
-import { pack, decode } from '../src/uapi/codec.js';
 import { E2BIG, EBADF, EFAULT, ENOENT, ENOSPC } from '../src/uapi/errno.js';
-import { C, IOCTL } from '../src/uapi/uapi.js';
+import { C } from '../src/uapi/uapi.js';
 import { GPU_ACCESS_MAX } from '../src/uapi/vm_inspect.js';
 import { decodeGpuAccess, decodeViolations, decodeVmInfo, vmArgWord } from '../src/userspace/vm_inspect.js';
+import { Rig } from './helpers/rig.js';
 import { userptrPages, vmBindMap, vmBindUnmap } from './helpers/vm_bind.js';
 
 const PAGE = 4096;
@@ -27,56 +25,36 @@ const GiB = 2 ** 30;
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
 const SCRATCH = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');
 
-/** An in-process kernel with one process, an open xe fd, and ioctl / syscall helpers. */
-function boot(profile: 'lnl' | 'dg2' = 'lnl') {
-  const m = new Machine(profile);
-  const proc = m.kernel.procs.get(1)!;
-  const slot = [...proc.slots][0];
-  const call = (nr: number, args: bigint[]) => {
-    const o = m.syscall(slot, nr, args);
-    if (o.state !== 'done') throw new Error(`call ${nr}: ${o.state}`);
-    return o;
-  };
-  const fd = call(SYS.OPEN, [0n]).rc;
-  const file = proc.file(fd) as XeFile;
-  const malloc = (n: number): bigint => BigInt.asUintN(64, call(SYS.MALLOC, [BigInt(n), 4096n]).rets[0]);
-  const arg = malloc(4096);
-  const ioctl = (name: Parameters<typeof IOCTL>[0], struct: string, fields: Record<string, unknown>) => {
-    proc.um.copyToUser(arg, pack(struct, fields as never));
-    const o = m.ioctl(slot, fd, IOCTL(name), arg);
-    if (o.state !== 'done' || o.rc !== 0) throw new Error(`${name} failed: ${JSON.stringify(o)}`);
-    return decode(struct, proc.um.copyFromUser(arg, 256)) as Record<string, bigint | number>;
-  };
+/** The rig (an in-process kernel, process 1, an xe fd) plus the VM controls' helpers; disposed with `tt`. */
+function boot(tt: Test, profile: ProfileName = 'lnl') {
+  const rig = new Rig(profile);
+  tt.teardown(() => rig.dispose());
+  const file = rig.file();
+  const malloc = (n: number): bigint => BigInt.asUintN(64, rig.sys(SYS.MALLOC, [BigInt(n), 4096n])[0]);
   const vmCreate = (flags = 0): { id: number; vm: Vm } => {
-    const id = Number(ioctl('DRM_IOCTL_XE_VM_CREATE', 'drm_xe_vm_create', { flags }).vm_id);
-    return { id, vm: file.vms.get(id)! };
+    const vm = rig.vm(flags);
+    return { id: file.vms.entries().find(([, v]) => v === vm)![0], vm };
   };
-  const boCreate = (size: number, placement = 1) => {
-    const handle = Number(ioctl('DRM_IOCTL_XE_GEM_CREATE', 'drm_xe_gem_create', {
-      size: BigInt(size), placement, cpu_caching: C('DRM_XE_GEM_CPU_CACHING_WB'),
-    }).handle);
-    return { handle, bo: gemToBo(file.objects.get(handle)!) };
-  };
+  const boCreate = (size: number) => rig.bo(BigInt(size), 1, C('DRM_XE_GEM_CPU_CACHING_WB'));
   /** DEBUG op `op` on the VM control ABI: rc, errno and return words. */
   const debug = (op: number, args: bigint[]) => {
-    const o = m.syscall(slot, SYS.DEBUG, [BigInt(op), ...args]);
+    const o = rig.m.syscall(0, SYS.DEBUG, [BigInt(op), ...args]);
     if (o.state !== 'done') throw new Error(`debug ${op}: ${o.state}`);
     return o;
   };
   /** A text answer of a VM control, fetched with the length-then-buffer protocol. */
   const text = (op: number, id: number): string => {
-    const len = Number(debug(op, [vmArgWord(fd, id), 0n, 0n]).rets[0]);
+    const len = Number(debug(op, [vmArgWord(rig.fd, id), 0n, 0n]).rets[0]);
     const buf = malloc(len);
-    const o = debug(op, [vmArgWord(fd, id), buf, BigInt(len)]);
-    if (o.state !== 'done' || o.rc !== 0) throw new Error(`debug ${op}: ${JSON.stringify(o)}`);
-    return new TextDecoder().decode(proc.um.copyFromUser(buf, len));
+    const o = debug(op, [vmArgWord(rig.fd, id), buf, BigInt(len)]);
+    if (o.rc !== 0) throw new Error(`debug ${op}: ${JSON.stringify(o)}`);
+    return new TextDecoder().decode(rig.proc.um.copyFromUser(buf, len));
   };
-  t.teardown(() => m.dispose());
-  return { m, proc, fd, file, dev: file.dev, malloc, vmCreate, boCreate, debug, text };
+  return { m: rig.m, proc: rig.proc, fd: rig.fd, file, dev: file.dev, malloc, vmCreate, boCreate, debug, text };
 }
 
 t.test('listing, statistics and runs of known mappings (LNL, 5 levels)', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { id, vm } = s.vmCreate();
   const a = s.boCreate(64 * 1024);
   const b = s.boCreate(2 * PAGE);
@@ -112,7 +90,7 @@ t.test('listing, statistics and runs of known mappings (LNL, 5 levels)', async (
 });
 
 t.test('a 1 GiB mapping is one run; a scratch VM is one scratch run around its VMAs', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { vm } = s.vmCreate();
   vmBindMap(vm, { start: GiB, range: GiB, flags: XE_VMA_NULL, patIndex: 2 });
   t.same(vmRuns(vm).map((r) => [r.start, r.end, r.leafSize, r.level]), [[GiB, 2 * GiB, GiB, 2]]);
@@ -137,7 +115,7 @@ t.test('a 1 GiB mapping is one run; a scratch VM is one scratch run around its V
 
 
 t.test('dump: byte-exact for a small VM, without and with scratch', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { id, vm } = s.vmCreate();
   const a = s.boCreate(64 * 1024);
   vmBindMap(vm, { start: 0x10_0000, range: 64 * 1024, obj: a.bo, patIndex: 2, flags: XE_VMA_READ_ONLY });
@@ -191,8 +169,8 @@ t.test('dump: byte-exact for a small VM, without and with scratch', async (t) =>
 });
 
 /** A VM with a read-only BO mapping at 1M, a NULL 2M at 2M and a writable BO page at 4M; the BO and the tables. */
-function corruptible() {
-  const s = boot();
+function corruptible(tt: Test) {
+  const s = boot(tt);
   const { id, vm } = s.vmCreate();
   const a = s.boCreate(64 * 1024);
   vmBindMap(vm, { start: 0x10_0000, range: 64 * 1024, obj: a.bo, patIndex: 2, flags: XE_VMA_READ_ONLY });
@@ -207,7 +185,7 @@ function corruptible() {
 }
 
 t.test('the checker: a clean VM, then planted corruptions', async (t) => {
-  const c = corruptible();
+  const c = corruptible(t);
   t.same(checkVmInvariants(c.vm), [], 'clean');
   t.same(decodeViolations(c.s.text(DEBUG.VM_CHECK, c.id)), [], 'DEBUG.VM_CHECK: clean');
 
@@ -251,7 +229,7 @@ t.test('the checker: a clean VM, then planted corruptions', async (t) => {
 });
 
 t.test('the checker on a scratch VM, unbound VMAs and userptr VMAs', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { vm } = s.vmCreate(SCRATCH);
   const a = s.boCreate(64 * 1024);
   vmBindMap(vm, { start: 0x20_1000, range: 2 * PAGE, obj: a.bo, patIndex: 3 });
@@ -292,7 +270,7 @@ t.test('the checker on a scratch VM, unbound VMAs and userptr VMAs', async (t) =
 });
 
 t.test('GPU reads and writes through the MMU, with fault reports', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { id, vm } = s.vmCreate();
   const a = s.boCreate(64 * 1024);
   vmBindMap(vm, { start: 0x10_0000, range: 2 * PAGE, obj: a.bo, patIndex: 2 });
@@ -330,7 +308,7 @@ t.test('GPU reads and writes through the MMU, with fault reports', async (t) => 
 });
 
 t.test('fault-mode VMs go through the fault service hook', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { vm } = s.vmCreate(C('DRM_XE_VM_CREATE_FLAG_LR_MODE') | C('DRM_XE_VM_CREATE_FLAG_FAULT_MODE'));
   const a = s.boCreate(64 * 1024);
   const seen: number[] = [];
@@ -354,7 +332,7 @@ t.test('fault-mode VMs go through the fault service hook', async (t) => {
 });
 
 t.test('the controls refuse bad input with an errno and change nothing', async (t) => {
-  const s = boot();
+  const s = boot(t);
   const { id, vm } = s.vmCreate();
   const a = s.boCreate(64 * 1024);
   vmBindMap(vm, { start: 0x10_0000, range: 2 * PAGE, obj: a.bo, patIndex: 2 });
@@ -371,7 +349,7 @@ t.test('the controls refuse bad input with an errno and change nothing', async (
     t.same(s.proc.um.copyFromUser(buf, 8), new Uint8Array(8).fill(0xaa), 'nothing written');
     t.same(err(s.debug(op, [vmArgWord(s.fd, id), 0x10n, len.rets[0]])), [-1, EFAULT], 'unmapped buffer');
   }
-  const evfd = s.m.syscall([...s.proc.slots][0], SYS.EVENTFD, [0n, 0n]);
+  const evfd = s.m.syscall(0, SYS.EVENTFD, [0n, 0n]);
   t.same(err(s.debug(DEBUG.VM_INFO, [vmArgWord(evfd.state === 'done' ? evfd.rc : -1, id), buf, 4096n])), [-1, EBADF], 'not an xe file');
   t.same(err(s.debug(DEBUG.GPU_READ, [vmArgWord(s.fd, id), 0x10_0000n, buf, BigInt(GPU_ACCESS_MAX + 1)])), [-1, E2BIG]);
   t.same(err(s.debug(DEBUG.GPU_READ, [vmArgWord(s.fd, id), 0x10_0000n, 0x10n, 8n])), [-1, EFAULT], 'read into an unmapped buffer');
