@@ -269,6 +269,29 @@ t.test('the checker on a scratch VM, unbound VMAs and userptr VMAs', async (t) =
   t.same(checkVmInvariants(vm), []);
 });
 
+t.test('the checker knows MADVISE zaps (0 entries, the shadow kept)', async (t) => {
+  const s = boot(t);
+  const { vm } = s.vmCreate(SCRATCH);
+  const a = s.boCreate(64 * 1024);
+  const leafVma = vmBindMap(vm, { start: 0x10_1000, range: 4 * PAGE, obj: a.bo, patIndex: 2 });
+  // 512 scattered pages: a whole L0 table of 4K leaves, which a zap clears at its PDE.
+  const scattered = Array.from({ length: 512 }, (_, i) => a.bo.page((i * 7) % 16));
+  const tableVma = vmBindMap(vm, { start: 0x40_0000, range: 2 * MiB, offset: 0x7000_0000, userptr: scattered, patIndex: 2 });
+  const nullVma = vmBindMap(vm, { start: 0x60_0000, range: 2 * MiB, flags: XE_VMA_NULL, patIndex: 2 });
+  t.same(checkVmInvariants(vm), []);
+  for (const v of [leafVma, tableVma, nullVma]) t.ok(vm.pt!.zap(Number(v.start), Number(v.end)), 'zapped');
+  t.ok(checkVmInvariants(vm).length > 0, 'zapped PTEs of VMAs still marked bound are violations');
+  for (const v of [leafVma, tableVma, nullVma]) v.priv!.tileInvalidated = 1;
+  t.same(checkVmInvariants(vm), [], 'zapped VMAs: 0 entries accepted, live counts kept');
+  const l0 = vm.pt!.root.children[0]!.children[0]!.children[0]!.children[0]!;
+  vm.pt!.ptm.writeEntry(l0.pa, 0x180, encodeLeaf(0, a.bo.page(0), 2));
+  t.same(checkVmInvariants(vm), [
+    { va: 0x180000n, check: 'outside-vma', expected: 'not present or scratch', found: `pa ${hex(a.bo.page(0))} rw pat 2` },
+    { va: 0x180000n, check: 'shadow', expected: `L0 @${hex(l0.pa)} [384] empty`, found: 'pte4k' },
+    { va: 0x0n, check: 'shadow', expected: `L0 @${hex(l0.pa)} live 4`, found: '5 non-empty entries' },
+  ], 'a leaf planted next to the zapped ones is still caught');
+});
+
 t.test('GPU reads and writes through the MMU, with fault reports', async (t) => {
   const s = boot(t);
   const { id, vm } = s.vmCreate();
