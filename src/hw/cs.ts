@@ -189,9 +189,14 @@ export class CsContext {
   /** The current command's dwords. */
   private readonly cmd = new Uint32Array(MAX_CMD_DWORDS);
   /** Fetch cache of one page, valid during one run (the TLB changes only between runs). */
-  private fetchVpn = -1;
+  private fetchPageVa = -PAGE_SIZE;
   private fetchView: DataView | null = null;
   private fetchOff = 0;
+  /** Data cache of the last page locate() translated, valid during one run like the fetch cache. */
+  private dataVpn = -1;
+  private dataView: DataView | null = null;
+  private dataOff = 0;
+  private dataWritable = false;
   /** The region view that locate() found (null: a NULL page). */
   private hitView: DataView | null = null;
   /** Address of the semaphore wait the context was parked on when this run began (not traced again), else -1. */
@@ -244,7 +249,8 @@ export class CsContext {
   runOn(e: CsEngine, budget: number): CsStatus {
     const s = this.status.state;
     if (s === 'idle' || s === 'done' || s === 'fault' || s === 'hang') return this.status;
-    this.fetchVpn = -1;
+    this.fetchPageVa = -PAGE_SIZE;
+    this.dataVpn = -1;
     this.parkedAt = s === 'waiting' ? this.status.cmdAddr : -1;
     let cmdAddr = this.pc;
     let header: number | null = null;
@@ -548,27 +554,38 @@ export class CsContext {
 
   /** Fetches the dword at `va` through the one-page fetch cache. */
   private fetch32(va: number): number {
-    const vpn = Math.floor(va / PAGE_SIZE);
-    if (vpn !== this.fetchVpn) {
-      this.fetchOff = this.locate(va - (va % PAGE_SIZE), 'read');
+    let o = va - this.fetchPageVa;
+    if (!(o >= 0 && o < PAGE_SIZE)) {
+      o = va % PAGE_SIZE;
+      this.fetchPageVa = va - o;
+      this.fetchOff = this.locate(this.fetchPageVa, 'read');
       this.fetchView = this.hitView;
-      this.fetchVpn = vpn;
     }
-    return this.fetchView === null ? 0 : this.fetchView.getUint32(this.fetchOff + (va % PAGE_SIZE), true);
+    return this.fetchView === null ? 0 : this.fetchView.getUint32(this.fetchOff + o, true);
   }
 
   /** Offset of `va` in `hitView` after translating it for `access` (a NULL page: hitView null). */
   private locate(va: number, access: GpuAccess): number {
+    const vpn = Math.floor(va / PAGE_SIZE);
+    if (vpn === this.dataVpn && (access === 'read' || this.dataWritable)) {
+      this.hitView = this.dataView;
+      return this.dataOff + (va % PAGE_SIZE);
+    }
     const t = this.mmu.translate(va, access);
     if (isFault(t)) throw new Stop(t);
+    this.dataVpn = vpn;
+    this.dataWritable = t.entry.writable;
+    const pageVa = va - (va % PAGE_SIZE);
     if (t.pa < 0) {
-      this.hitView = null;
+      this.hitView = this.dataView = null;
+      this.dataOff = 0;
       return 0;
     }
-    const pa = t.pa + (va - t.va);
+    const pa = t.pa + (pageVa - t.va);
     const r = pa >= REGION_SPAN ? Math.floor(pa / REGION_SPAN) : 0;
-    this.hitView = this.views[r];
-    return pa - r * REGION_SPAN;
+    this.hitView = this.dataView = this.views[r];
+    this.dataOff = pa - r * REGION_SPAN;
+    return this.dataOff + (va - pageVa);
   }
 
   private read32(va: number, access: GpuAccess): number {

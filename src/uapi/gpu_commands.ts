@@ -150,10 +150,8 @@ function qwordDwords(v: bigint): [number, number] {
 export function commandLength(header: number): number {
   const client = header >>> 29;
   if (client === CMD_CLIENT.MI) {
-    const op = (header >>> 23) & 0x3f;
-    if (op < 0x10) return MI_ONE_DWORD.has(op) ? 1 : 0;
-    const bits = MI_LEN_BITS.get(op);
-    return bits === undefined ? 0 : (header & ((1 << bits) - 1)) + 2;
+    const bits = MI_LEN_BITS[(header >>> 23) & 0x3f];
+    return bits < 0 ? 0 : bits === 0 ? 1 : (header & ((1 << bits) - 1)) + 2;
   }
   if (client === CMD_CLIENT.BLT) {
     const op = (header >>> 22) & 0x7f;
@@ -163,13 +161,13 @@ export function commandLength(header: number): number {
   return 0;
 }
 
-const MI_ONE_DWORD = new Set<number>([MI.NOOP, MI.ARB_CHECK, MI.MEM_FENCE, MI.BATCH_BUFFER_END]);
-/** Width of the DWord Length field of each multi-dword MI command. */
-const MI_LEN_BITS = new Map<number, number>([
-  [MI.MATH, 8], [MI.SEMAPHORE_WAIT, 8], [MI.STORE_DATA_IMM, 10], [MI.LOAD_REGISTER_IMM, 8],
-  [MI.STORE_REGISTER_MEM, 8], [MI.FLUSH_DW, 6], [MI.LOAD_REGISTER_MEM, 8], [MI.LOAD_REGISTER_REG, 8],
-  [MI.COPY_MEM_MEM, 8], [MI.ATOMIC, 8], [MI.BATCH_BUFFER_START, 8], [MI.CONDITIONAL_BATCH_BUFFER_END, 8],
-]);
+/** Width of the DWord Length field of each MI opcode: 0 for one-dword commands, -1 for unknown opcodes. */
+const MI_LEN_BITS = new Int8Array(64).fill(-1);
+for (const op of [MI.NOOP, MI.ARB_CHECK, MI.MEM_FENCE, MI.BATCH_BUFFER_END]) MI_LEN_BITS[op] = 0;
+for (const op of [MI.MATH, MI.SEMAPHORE_WAIT, MI.LOAD_REGISTER_IMM, MI.STORE_REGISTER_MEM, MI.LOAD_REGISTER_MEM,
+  MI.LOAD_REGISTER_REG, MI.COPY_MEM_MEM, MI.ATOMIC, MI.BATCH_BUFFER_START, MI.CONDITIONAL_BATCH_BUFFER_END]) MI_LEN_BITS[op] = 8;
+MI_LEN_BITS[MI.STORE_DATA_IMM] = 10;
+MI_LEN_BITS[MI.FLUSH_DW] = 6;
 
 // ---------------------------------------------------------------------------------------
 // Emitters: each returns the command's dwords.
