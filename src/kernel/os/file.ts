@@ -19,6 +19,8 @@ export interface Task {
   readonly pid: number;
   /** User memory (copy_from_user / copy_to_user). */
   readonly um: UserMemory;
+  /** The address space (current->mm): what a fault-mode VM mirrors and userptr VMAs follow. */
+  readonly mm: Mm;
   /** The fd table. */
   readonly fds: IdTable<KFile>;
   /** Whether the process holds capability `cap` (Linux CAP_* number). */

@@ -85,9 +85,10 @@ export interface TlbInval {
   end: number;
   /**
    * 'unbind': after an unbind; 'rebind': a bind over present entries; 'scratch': a bind over
-   * scratch entries; 'madvise': after MADVISE zapped PTEs (vm_attrs.md 4.5).
+   * scratch entries; 'madvise': after MADVISE zapped PTEs (vm_attrs.md 4.5); 'userptr': the
+   * CPU range of a userptr VMA changed (xe_userptr.ts).
    */
-  reason: 'unbind' | 'rebind' | 'scratch' | 'madvise';
+  reason: 'unbind' | 'rebind' | 'scratch' | 'madvise' | 'userptr';
 }
 
 /** Tables, leaves and memory of a tree. */

@@ -18,9 +18,12 @@ import { DrmGpuvm } from '../drm/drm_gpuvm.js';
 import type { IoctlCtx, IoctlDef } from '../drm/drm_ioctl.js';
 import { check, Errno, fail, nonZero } from '../os/errno.js';
 import type { IdTable } from '../os/idr.js';
+import type { Mm } from '../os/mm.js';
 import type { XeDevice } from './xe_device.js';
 import { createBindQueue, type ExecQueue, type QueueFile, type QueueVm } from './xe_exec_queue.js';
 import { XePt } from './xe_pt.js';
+import { svmClose, svmInit } from './xe_svm.js';
+import { userptrUntrack } from './xe_userptr.js';
 import { copyMemAttr, type XeVma, type XeVmaMemAttr, type XeVmaPriv } from './xe_vma.js';
 
 const FLAG_SCRATCH_PAGE = C('DRM_XE_VM_CREATE_FLAG_SCRATCH_PAGE');
@@ -179,6 +182,7 @@ export class Vm implements QueueVm {
     if (this.closed) return;
     this.size = 0n;
     for (const job of [...this.pendingBinds]) job.cancel();
+    svmClose(this);
     this.destroyVmas();
     const q = this.defaultBindQueue;
     this.defaultBindQueue = null;
@@ -194,16 +198,21 @@ export class Vm implements QueueVm {
     const ops = g.smUnmapOpsCreate(g.mmStart, g.mmRange);
     for (const op of ops) g.commit(op);
     g.finish(ops);
-    for (const op of ops) if (op.op !== 'map') op.va.obj?.put();
+    for (const op of ops) {
+      if (op.op === 'map') continue;
+      userptrUntrack(op.va);
+      op.va.obj?.put();
+    }
   }
 }
 
 /** xe_vm_create for a user VM: page tables (root and scratch), default bind queue, then the ASID. */
-function vmCreate(dev: XeDevice, flags: number, file: VmFile): Vm {
+function vmCreate(dev: XeDevice, flags: number, file: VmFile, mm: Mm): Vm {
   const vm = new Vm(dev, flags);
   vm.file = file;
   try {
     vm.pt = XePt.forDevice(dev, vm.scratchPage);
+    if (vm.faultMode) svmInit(vm, mm);
     vm.defaultBindQueue = createBindQueue(dev, 0, vm, 0n, null);
     if (dev.profile.hasAsid) vm.asid = asidSpace(dev).alloc();
   } catch (e) {
@@ -229,7 +238,7 @@ function vmCreateIoctl(c: IoctlCtx<VmFile>): number {
   check((flags & FLAG_LR_MODE) === 0 && (flags & FLAG_FAULT_MODE) !== 0, EINVAL, '.flags %x: FAULT_MODE without LR_MODE', flags);
   check((flags & FLAG_FAULT_MODE) === 0 && (flags & FLAG_NO_VM_OVERCOMMIT) !== 0, EINVAL, '.flags %x: NO_VM_OVERCOMMIT without FAULT_MODE', flags);
 
-  const vm = vmCreate(c.dev, flags, c.file);
+  const vm = vmCreate(c.dev, flags, c.file, c.proc.mm);
   // User id allocation is the last step (xa_alloc, XA_FLAGS_ALLOC1, 32-bit limit).
   const id = c.file.vms.alloc(vm);
   if (id < 0) {

@@ -301,9 +301,10 @@ function vmBindIoctl(c: IoctlCtx): number {
 /** Steps 13-14 and S9: ops, page-table staging, the job. */
 function execute(c: IoctlCtx, vm: Vm, q: ExecQueue, args: readonly BindOpArgs[], syncs: XeSyncEntry[]): number {
   const inject = injector(c.dev);
-  const vops = new VmaOps(vm, c.um, inject);
+  const vops = new VmaOps(vm, c.um, inject, c.proc.mm);
   try {
     for (const b of args) vops.createAndCommit(b);
+    if (!vops.prefetchSvm()) return noData(syncs, q, vops);
     vops.prepare();
     if (vops.hasPtWork()) {
       vops.stagePt();

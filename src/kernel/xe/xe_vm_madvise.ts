@@ -42,7 +42,7 @@ const PLACE_VRAM = 2 | 4;
  * has_device_atomics_on_smem (xe_pci.c): every platform but PVC, so every xe-emu profile.
  * `Profile` is the parameter so that a PVC profile would have one place to change.
  */
-function deviceAtomicsOnSmem(_p: Profile): boolean {
+export function deviceAtomicsOnSmem(_p: Profile): boolean {
   return true;
 }
 

@@ -17,18 +17,20 @@
  * `xeBoMoveToRegion`) are exported for the fault and prefetch paths built on this file.
  */
 import { PAGE_SIZE } from '../../hw/memory.js';
-import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../../uapi/errno.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
 import type { GpuvaOp, GpuvaOpRemap } from '../drm/drm_gpuvm.js';
 import type { GemObject } from '../drm/drm_gem.js';
 import { check, Errno } from '../os/errno.js';
+import type { Mm } from '../os/mm.js';
 import type { UserMemory } from '../os/uaccess.js';
-import { gemToBo, type Bo } from './xe_bo.js';
+import { gemToBo, preferredRegion, type Bo, type BoMoveNotifier } from './xe_bo.js';
 import { maxPteSize, PTE_1G, PTE_2M, PTE_4K, PTE_64K, remapUnbindRange, type BindRange, type PtUpdate, type XePt } from './xe_pt.js';
-import { hasMapping } from './xe_svm.js';
+import { hasMapping, svmOf, type SvmRange } from './xe_svm.js';
+import { userptrTrack, userptrUntrack, xeVmaUserptrPin } from './xe_userptr.js';
 import type { Vm } from './xe_vm.js';
 import {
-  defaultMemAttr, XE_VMA_DUMPABLE, XE_VMA_MADV_AUTORESET, XE_VMA_NULL, XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR,
+  defaultMemAttr, PURGEABLE_DONTNEED, PURGEABLE_PURGED, PURGEABLE_WILLNEED, XE_VMA_DUMPABLE, XE_VMA_MADV_AUTORESET, XE_VMA_NULL, XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR,
   type VmaUfence, type XeVma, type XeVmaMemAttr, type XeVmaPriv,
 } from './xe_vma.js';
 
@@ -78,16 +80,6 @@ function priv(va: XeVma): XeVmaPriv {
   return va.priv ?? (va.priv = { pteFlags: 0, tilePresent: 0, ufence: null, userptrPages: null });
 }
 
-/**
- * Pins the CPU pages behind a userptr range (xe_vma_userptr_pin_pages via hmm_range_fault):
- * the physical page of each 4K page of [cpuAddr, cpuAddr + range) of the calling process.
- * A page not mapped (for writing unless `readOnly`) is -EFAULT.
- */
-export function xeVmaUserptrPin(um: UserMemory, cpuAddr: bigint, range: bigint, readOnly: boolean): number[] {
-  if (!um.getUserPages) throw new Errno(EFAULT, 'userptr %x: user memory has no page access', cpuAddr);
-  return um.getUserPages(cpuAddr, Number(range / BigInt(PAGE_SIZE)), !readOnly);
-}
-
 /** The physical page behind each 4K page of `va`; null for a NULL (or mirror) VMA. */
 export function xeVmaPages(va: XeVma): number[] | null {
   const count = Number(va.range / BigInt(PAGE_SIZE));
@@ -108,12 +100,16 @@ function atomicForSystem(vm: Vm, bo: Bo | null): boolean {
   return !vm.dev.profile.isDgfx || !vm.lrMode || (bo !== null && (bo.placement & (bo.placement - 1)) === 0);
 }
 
-/** The bind range of `va` for its VM's page tables (invalidate-on-bind when `invalidate`). */
+/**
+ * The bind range of `va` for its VM's page tables (invalidate-on-bind when `invalidate`). A
+ * purged BO's VMA maps NULL leaves, which read 0 (xelp_pte_encode_vma).
+ */
 export function xeVmaBindRange(vm: Vm, va: XeVma, invalidate = false): BindRange {
+  const purged = !!va.obj && gemToBo(va.obj).purgeable === PURGEABLE_PURGED;
   return {
     start: Number(va.start),
     end: Number(va.end),
-    pages: invalidate ? null : xeVmaPages(va),
+    pages: invalidate || purged ? null : xeVmaPages(va),
     patIndex: va.attrs.patIndex,
     readOnly: (va.flags & XE_VMA_READ_ONLY) !== 0,
     atomicSysmem: atomicForSystem(vm, va.obj ? gemToBo(va.obj) : null),
@@ -121,28 +117,30 @@ export function xeVmaBindRange(vm: Vm, va: XeVma, invalidate = false): BindRange
   };
 }
 
-/** Stages the PTEs of `va` into `u` (bind_op_prepare) and records its PTE sizes and presence. */
+/**
+ * Stages the PTEs of `va` into `u` (bind_op_prepare) and records its PTE sizes and presence.
+ * An invalidate-on-bind leaves the VMA invalidated on the tile (the fault path rebinds it);
+ * a real bind makes it valid.
+ */
 export function xeVmaStageBind(vm: Vm, pt: XePt, u: PtUpdate, va: XeVma, invalidate = false): void {
   const [flags] = pt.stageBind(u, [xeVmaBindRange(vm, va, invalidate)]);
   const p = priv(va);
   p.pteFlags = flags;
   p.tilePresent = 1;
+  p.tileInvalidated = invalidate ? 1 : 0;
 }
 
 /**
- * The "move the BO to region r" step of PREFETCH (xe_bo_migrate). Region -1 is the BO's first
- * VRAM placement, else system memory. A region outside the BO's placements is -EINVAL.
- * Migration itself is not built yet: a BO that is not already in the region is -EOPNOTSUPP
- * (divergences.md).
+ * The PREFETCH step of op_lock_and_prep for a BO VMA: a BO marked DONTNEED is -EBUSY, a purged
+ * one -EINVAL (check_purged); then the BO moves to region `region` (xe_bo_migrate: 0 system
+ * memory, N VRAM of tile N-1). Region -1 (DRM_XE_CONSULT_MEM_ADVISE_PREF_LOC) is the BO's
+ * first VRAM placement, else system memory (verified: kernel-patches/bpf@23930d501849
+ * xe_vm.c). A region outside the BO's placement is -EINVAL, no room -ENOMEM (Bo.migrate).
  */
 export function xeBoMoveToRegion(bo: Bo, region: number): void {
-  let r = region;
-  if (r === REGION_PREF_LOC) {
-    const vram = bo.placement & ~1;
-    r = vram ? 31 - Math.clz32(vram & -vram) : 0;
-  }
-  check(!(bo.placement & (1 << r)), EINVAL, 'prefetch region %d: not a placement of the BO (%x)', r, bo.placement);
-  check(bo.region !== r, EOPNOTSUPP, 'prefetch region %d: BO migration (from region %d) is not emulated yet', r, bo.region);
+  check(bo.purgeable === PURGEABLE_DONTNEED, EBUSY, 'prefetch: the BO is marked DONTNEED');
+  check(bo.purgeable === PURGEABLE_PURGED, EINVAL, 'prefetch: the BO was purged');
+  bo.migrate(region === REGION_PREF_LOC ? preferredRegion(bo) : region);
 }
 
 /** The PTE_* flag of a PTE size (a skipped REMAP piece records maxpte(old)). */
@@ -157,17 +155,21 @@ export class VmaOps {
   private readonly meta = new Map<XeVmaOp, { flags: number; region: number }>();
   /** State of existing VMAs changed by PREFETCH, restored by unwind. */
   private readonly saved = new Map<XeVma, XeVmaPriv>();
+  /** The SVM ranges each PREFETCH of a mirror VMA binds (found or created in S3, not yet valid). */
+  private readonly svmPrefetch = new Map<XeVmaOp, SvmRange[]>();
   /** The staged page-table update, once S8 began. */
   update: PtUpdate | null = null;
 
   /**
-   * `inject` is the device's fault injection: true makes the step consulting it fail
+   * `um` and `mm` are the calling process's (userptr pins, and the notifier that follows
+   * them); `inject` is the device's fault injection: true makes the step consulting it fail
    * (VMA creation and page-table steps).
    */
   constructor(
     readonly vm: Vm,
     private readonly um: UserMemory,
     private readonly inject: () => boolean,
+    private readonly mm: Mm | null = null,
   ) {}
 
   /** S3 for one bind op: its ops from the current tree, each parsed and committed. */
@@ -186,8 +188,9 @@ export class VmaOps {
       case OP_MAP:
       case OP_MAP_USERPTR: {
         const nul = (b.flags & (FLAG_NULL | FLAG_CPU_ADDR_MIRROR)) !== 0;
+        const [start, end] = b.flags & FLAG_CPU_ADDR_MIRROR ? mirrorMapRange(this.vm, b.addr, b.addr + b.range) : [b.addr, b.addr + b.range];
         return g.smMapOpsCreate({
-          start: b.addr, range: b.range, obj: b.bo, offset: nul ? 0n : b.offset,
+          start, range: end - start, obj: b.bo, offset: nul ? 0n : b.offset,
           flags: vmaFlags(b.flags), attrs: defaultMemAttr(b.patIndex),
         });
       }
@@ -219,6 +222,7 @@ export class VmaOps {
         g.commit(op);
         return;
       case 'prefetch':
+        if (xeVmaIsMirror(op.va)) this.svmPrefetch.set(op, this.svmRangesToPrefetch(op.va, b.addr, b.addr + b.range));
         if (xeVmaIsUserptr(op.va)) {
           const p = priv(op.va);
           if (!this.saved.has(op.va)) this.saved.set(op.va, { ...p });
@@ -262,6 +266,50 @@ export class VmaOps {
     });
   }
 
+  /**
+   * The SVM ranges of mirror VMA `va` covering [start, end) that are not valid yet, found or
+   * created (vm_bind_ioctl_ops_create for a mirror PREFETCH): addresses with no CPU mapping
+   * are skipped; other range errors fail the bind. Created ranges stay on unwind (as upstream).
+   */
+  private svmRangesToPrefetch(va: XeVma, start: bigint, end: bigint): SvmRange[] {
+    const svm = svmOf(this.vm);
+    if (!svm) return [];
+    const s = start > va.start ? start : va.start;
+    const e = end < va.end ? end : va.end;
+    const out: SvmRange[] = [];
+    for (const cpu of svm.mm.overlapping(s, e - s)) {
+      const cpuEnd = svm.mm.pt.pageAddr(cpu.first + cpu.count);
+      let a = svm.mm.pt.pageAddr(cpu.first);
+      if (a < s) a = s;
+      while (a < e && a < cpuEnd) {
+        const r = svm.findOrInsert(va, a);
+        if (!(r.bound && r.pages)) out.push(r);
+        a = r.end;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * S6 (prefetch_ranges): collects the pages of every SVM range a mirror PREFETCH binds (they
+   * stay in system memory: no VRAM migration, divergences.md). -EFAULT / -EPERM /
+   * -EOPNOTSUPP from the collection make the whole ioctl a "no data" success: false.
+   */
+  prefetchSvm(): boolean {
+    const svm = svmOf(this.vm);
+    for (const [op, ranges] of this.svmPrefetch) {
+      for (const r of ranges) {
+        try {
+          svm!.getPages(op.va!, r);
+        } catch (e) {
+          if (e instanceof Errno && (e.errno === EFAULT || e.errno === EPERM || e.errno === EOPNOTSUPP)) return false;
+          throw e;
+        }
+      }
+    }
+    return true;
+  }
+
   /** A mirror VMA loses [start, end): -EBUSY while SVM ranges are mapped there (xe_svm_has_mapping). */
   private checkSvm(va: XeVma, start: bigint, end: bigint): void {
     check(xeVmaIsMirror(va) && hasMapping(this.vm, start, end), EBUSY, 'mirror VMA [%x, %x): SVM ranges are mapped there', start, end);
@@ -296,7 +344,7 @@ export class VmaOps {
       case 'map':
         return !xeVmaIsMirror(op.va!) && (this.eager(op) || this.vm.scratchPage);
       case 'prefetch':
-        return !xeVmaIsMirror(op.va);
+        return !xeVmaIsMirror(op.va) || (this.svmPrefetch.get(op)?.length ?? 0) > 0;
       default:
         return !xeVmaIsMirror(op.va);
     }
@@ -336,10 +384,17 @@ export class VmaOps {
         if (op.nextVa && !r.skipNext) xeVmaStageBind(this.vm, pt, u, op.nextVa);
         return;
       }
-      case 'prefetch':
+      case 'prefetch': {
+        const ranges = this.svmPrefetch.get(op);
+        if (ranges) {
+          const ro = (op.va.flags & XE_VMA_READ_ONLY) !== 0;
+          pt.stageBind(u, ranges.map((r) => ({ start: Number(r.start), end: Number(r.end), pages: r.pages, patIndex: op.va.attrs.patIndex, readOnly: ro })));
+          return;
+        }
         if (!this.saved.has(op.va)) this.saved.set(op.va, { ...priv(op.va) });
         xeVmaStageBind(this.vm, pt, u, op.va);
         return;
+      }
     }
   }
 
@@ -362,14 +417,119 @@ export class VmaOps {
    */
   finish(ufence: VmaUfence | null): XeVma[] {
     const removed: XeVma[] = [];
+    const created: XeVma[] = [];
     for (const op of this.ops) {
       if (op.op === 'unmap' || op.op === 'remap') removed.push(op.va);
-      const created = op.op === 'map' ? [op.va] : op.op === 'remap' ? [op.prevVa, op.nextVa] : op.op === 'prefetch' ? [op.va] : [];
-      if (ufence) for (const va of created) if (va) priv(va).ufence = ufence;
+      const made = op.op === 'map' ? [op.va] : op.op === 'remap' ? [op.prevVa, op.nextVa] : [];
+      for (const va of made) if (va) created.push(va);
+      if (ufence) for (const va of op.op === 'prefetch' ? [op.va] : made) if (va) priv(va).ufence = ufence;
+      if (this.update) for (const r of this.svmPrefetch.get(op) ?? []) r.bound = true;
     }
     this.vm.gpuvm.finish(this.ops);
+    for (const va of created) this.adoptCreated(va);
+    for (const va of removed) this.dropRemoved(va);
     return removed;
   }
+
+  /**
+   * A VMA this ioctl created stays: a userptr follows its CPU range, a BO VMA counts as a
+   * WILLNEED holder of its BO (xe_vma_create) and the VM hears when the BO moves.
+   */
+  private adoptCreated(va: XeVma): void {
+    if (xeVmaIsUserptr(va) && this.mm) userptrTrack(this.vm, va, this.mm, this.um);
+    if (!va.obj) return;
+    const bo = gemToBo(va.obj);
+    if (va.attrs.purgeableState === PURGEABLE_WILLNEED && bo.dev === this.vm.dev) bo.willneedGet();
+    bo.moveNotifiers.add(boMoveNotifier(this.vm));
+  }
+
+  /** A VMA this ioctl removed: its notifier goes, its BO loses a WILLNEED holder (xe_vma_destroy). */
+  private dropRemoved(va: XeVma): void {
+    userptrUntrack(va);
+    if (!va.obj) return;
+    const bo = gemToBo(va.obj);
+    const mapped = this.vm.gpuvm.linked(va.obj).length > 0;
+    if (va.attrs.purgeableState === PURGEABLE_WILLNEED && bo.dev === this.vm.dev) bo.willneedPut(mapped);
+    if (!mapped) bo.moveNotifiers.delete(boMoveNotifier(this.vm));
+  }
+}
+
+/** Whether `va` has the default memory attributes (xe_vma_has_default_mem_attrs; purgeable state aside). */
+function hasDefaultMemAttrs(va: XeVma): boolean {
+  const a = va.attrs;
+  return a.atomicAccess === 0 && a.patIndex === a.defaultPatIndex && a.preferredLoc.devmemFd === 0 && a.preferredLoc.migrationPolicy === 0;
+}
+
+/**
+ * xe_vm_find_cpu_addr_mirror_vma_range: a mirror MAP of [start, end) is widened over the
+ * mirror VMA right before it and the one right after it when they have default attributes,
+ * so neighbouring default mirror VMAs become one (vm_bind.md 6.4, vm_attrs.md 3).
+ */
+function mirrorMapRange(vm: Vm, start: bigint, end: bigint): [bigint, bigint] {
+  const widens = (va: XeVma | undefined): va is XeVma => !!va && xeVmaIsMirror(va) && hasDefaultMemAttrs(va);
+  const prev = start >= BigInt(PAGE_SIZE) ? vm.gpuvm.findFirst(start - 1n, 1n) : undefined;
+  const next = end < vm.size ? vm.gpuvm.findFirst(end, 1n) : undefined;
+  return [widens(prev) ? prev.start : start, widens(next) ? next.end : end];
+}
+
+/** The move notifier of each VM (one per VM, on every BO it maps). */
+const moveNotifiers = new WeakMap<Vm, BoMoveNotifier>();
+
+/**
+ * The VM's BO move notifier (xe_bo_move_notify -> xe_bo_trigger_rebind): after a BO moved,
+ * each VMA of it whose PTEs are live points at the old pages. A fault-mode VM zaps them and
+ * marks the VMA invalidated (the next GPU access faults and rebinds); another VM rebinds them
+ * at once with the new pages (its rebind worker's job), zapping instead when the rebind
+ * fails. A closed VM, or one that no longer maps the BO, unsubscribes.
+ */
+export function boMoveNotifier(vm: Vm): BoMoveNotifier {
+  let fn = moveNotifiers.get(vm);
+  if (fn) return fn;
+  fn = (bo: Bo): void => {
+    const vmas = vm.closed ? [] : vm.gpuvm.linked(bo);
+    if (vmas.length === 0) bo.moveNotifiers.delete(fn!);
+    for (const va of vmas) if (xeVmaValid(va)) rebindMoved(vm, va);
+  };
+  moveNotifiers.set(vm, fn);
+  return fn;
+}
+
+/** Whether `va`'s PTEs are written on tile 0 and not invalidated since (xe_vm_has_valid_gpu_mapping). */
+export function xeVmaValid(va: XeVma): boolean {
+  const p = va.priv;
+  return !!p && (p.tilePresent & ~(p.tileInvalidated ?? 0) & 1) !== 0;
+}
+
+/** Marks `va` invalidated on the tile after zapping its PTEs (xe_vm_invalidate_vma). */
+export function xeVmaInvalidate(vm: Vm, va: XeVma, reason: 'rebind' | 'userptr'): void {
+  const pt = vm.pt!;
+  pt.zap(Number(va.start), Number(va.end));
+  pt.invalidate({ start: Number(va.start), end: Number(va.end), reason });
+  priv(va).tileInvalidated = 1;
+}
+
+/** The PTEs of `va` rewritten now, applied at once (xe_vma_rebind); errors as XePt.bind. */
+export function xeVmaRebind(vm: Vm, va: XeVma): void {
+  const pt = vm.pt!;
+  const u = pt.begin();
+  try {
+    xeVmaStageBind(vm, pt, u, va);
+  } catch (e) {
+    pt.abort(u);
+    throw e;
+  }
+  pt.apply(u);
+}
+
+function rebindMoved(vm: Vm, va: XeVma): void {
+  if (!vm.faultMode) {
+    try {
+      return xeVmaRebind(vm, va);
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
+    }
+  }
+  xeVmaInvalidate(vm, va, 'rebind');
 }
 
 /** check_ufence: -EBUSY while the VMA's bind user fence is unwritten; a written one is dropped. */
