@@ -46,7 +46,8 @@ function kernel(overrides: Partial<Profile> & Record<string, unknown> = {}): { d
   const profile = { ...getProfile('lnl'), ...overrides } as Profile;
   const dev = new XeDevice(profile, createRegions(1 << 22, []));
   const file = new XeFile(dev, 'render');
-  const proc = { capable: () => false } as unknown as KProcess;
+  // A fault-mode VM mirrors the process's mm (svmInit subscribes to it).
+  const proc = { capable: () => false, mm: { subscribe: () => () => undefined } } as unknown as KProcess;
   const um = {} as UserMemory;
   const call = (name: string, args: Fields): number => {
     const h = VM_IOCTLS.find((d) => d.name === name)!.handler;

@@ -13,8 +13,13 @@
  * Every VMA with a BO holds a GEM reference from its creation until it is destroyed: by
  * unwind, by the bind job that unbinds it (when the job has run), or by VM close.
  *
- * The per-VMA helpers (`xeVmaPages`, `xeVmaBindRange`, `xeVmaStageBind`, `xeVmaUserptrPin`,
- * `xeBoMoveToRegion`) are exported for the fault and prefetch paths built on this file.
+ * PREFETCH migrates a BO VMA's BO (S7) and re-binds it; a mirror VMA's PREFETCH binds the SVM
+ * ranges it found or made (S3) once their pages are collected (S6). VMAs that stay get their
+ * BO's WILLNEED hold and the VM's BO move notifier, and a userptr its CPU notifier
+ * (xe_userptr.ts); VMAs removed lose them.
+ *
+ * The per-VMA helpers (`xeVmaPages`, `xeVmaBindRange`, `xeVmaStageBind`, `xeVmaRebind`,
+ * `xeVmaValid`, `xeBoMoveToRegion`) serve the fault path (xe_pagefault.ts).
  */
 import { PAGE_SIZE } from '../../hw/memory.js';
 import { EBUSY, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP, EPERM } from '../../uapi/errno.js';
@@ -501,10 +506,10 @@ export function xeVmaValid(va: XeVma): boolean {
 }
 
 /** Marks `va` invalidated on the tile after zapping its PTEs (xe_vm_invalidate_vma). */
-export function xeVmaInvalidate(vm: Vm, va: XeVma, reason: 'rebind' | 'userptr'): void {
+function invalidateVma(vm: Vm, va: XeVma): void {
   const pt = vm.pt!;
   pt.zap(Number(va.start), Number(va.end));
-  pt.invalidate({ start: Number(va.start), end: Number(va.end), reason });
+  pt.invalidate({ start: Number(va.start), end: Number(va.end), reason: 'rebind' });
   priv(va).tileInvalidated = 1;
 }
 
@@ -529,7 +534,7 @@ function rebindMoved(vm: Vm, va: XeVma): void {
       if (!(e instanceof Errno)) throw e;
     }
   }
-  xeVmaInvalidate(vm, va, 'rebind');
+  invalidateVma(vm, va);
 }
 
 /** check_ufence: -EBUSY while the VMA's bind user fence is unwritten; a written one is dropped. */
