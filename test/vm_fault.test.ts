@@ -14,6 +14,8 @@ import { EACCES, EBUSY, EFAULT, EINVAL, ENOENT, EPERM } from '../src/uapi/errno.
 import { C } from '../src/uapi/uapi.js';
 import { BindEnv, FLAG, OP, VM_FLAG } from './helpers/bind.js';
 import { Rig } from './helpers/rig.js';
+import { decodeGpuAccess, vmArgWord } from '../src/userspace/vm_inspect.js';
+import { DEBUG, SYS } from '../src/uapi/channel.js';
 
 const K64 = 0x10000n;
 const WC = C('DRM_XE_GEM_CPU_CACHING_WC');
@@ -286,4 +288,27 @@ t.test('userptr: the CPU munmap zaps the GPU PTEs; the fault path pins again or 
   t.equal(again, m, 'the same CPU range mapped again');
   e.write64(m, 10n);
   t.equal(read64(fv, 0x100000), 10n, 'the fault path pins the new pages');
+});
+
+t.test('DEBUG GPU_READ / GPU_WRITE go through the fault service on a fault-mode VM only', async (t) => {
+  const r = new Rig('lnl');
+  t.teardown(() => r.dispose());
+  const { handle, bo } = r.bo(K64, 1, C('DRM_XE_GEM_CPU_CACHING_WB'));
+  const ids: number[] = [];
+  for (const flags of [FAULT, 0]) {
+    const id = Number(r.ioctl('DRM_IOCTL_XE_VM_CREATE', { flags }).vm_id);
+    ids.push(id);
+    r.ioctl('DRM_IOCTL_XE_VM_BIND', { vm_id: id, num_binds: 1, bind: { op: OP.MAP, obj: handle, addr: 0x100000n, range: K64, pat_index: 2 } });
+  }
+  const buf = r.mmap(0x1000n);
+  r.proc.as.write(buf, Uint8Array.from([9, 8, 7, 6]));
+  const fault = r.file().vms.get(ids[0])!;
+  t.ok(isFault(walk(fault, 0x102000)), 'the deferred MAP wrote nothing');
+  const wr = decodeGpuAccess(r.sys(SYS.DEBUG, [BigInt(DEBUG.GPU_WRITE), vmArgWord(r.fd, ids[0]), 0x102000n, buf, 4n]));
+  t.same(wr, { done: 4, fault: null }, 'GPU_WRITE: the fault was served');
+  t.same(r.m.kernel.phys.view(bo.page(2), 4), Uint8Array.from([9, 8, 7, 6]), 'the bytes are in the BO');
+  const rd = decodeGpuAccess(r.sys(SYS.DEBUG, [BigInt(DEBUG.GPU_READ), vmArgWord(r.fd, ids[1]), 0x300000n, buf, 4n]));
+  t.equal(rd.fault?.kind, 'not-present', 'a non-fault VM reports the fault');
+  const none = decodeGpuAccess(r.sys(SYS.DEBUG, [BigInt(DEBUG.GPU_READ), vmArgWord(r.fd, ids[0]), 0x300000n, buf, 4n]));
+  t.equal(none.fault?.kind, 'not-present', 'a fault the service refuses (no VMA) is reported');
 });

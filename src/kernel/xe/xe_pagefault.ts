@@ -7,10 +7,11 @@
  * VMA), migrating a BO to VRAM first where an atomic access on a dGPU needs it, or fails with
  * the driver's errno. The PTEs are written at once (the handler waits for its bind job).
  *
- * The GPU inspection API calls it for a fault on a fault-mode VM; the command streamer of the
- * next issue will call it the same way.
+ * The GPU inspection API (DEBUG GPU_READ / GPU_WRITE) calls it for a fault on a fault-mode VM
+ * through `xePagefaultService`, which the driver registers; the command streamer of the next
+ * issue will call it the same way.
  */
-import type { GpuAccess } from '../../hw/mmu.js';
+import type { GpuAccess, GpuFault } from '../../hw/mmu.js';
 import { PAGE_SIZE } from '../../hw/memory.js';
 import { EACCES, EINVAL, ENOENT, EPERM } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
@@ -19,6 +20,7 @@ import { gemToBo, type Bo } from './xe_bo.js';
 import { svmOf } from './xe_svm.js';
 import { userptrRepin } from './xe_userptr.js';
 import type { Vm } from './xe_vm.js';
+import type { GpuFaultService } from './xe_vm_inspect.js';
 import { deviceAtomicsOnSmem } from './xe_vm_madvise.js';
 import { xeVmaIsMirror, xeVmaIsUserptr, xeVmaRebind, xeVmaValid } from './xe_vm_ops.js';
 import { PURGEABLE_WILLNEED, XE_VMA_READ_ONLY, type XeVma } from './xe_vma.js';
@@ -49,6 +51,10 @@ export function handlePagefault(vm: Vm, addr: bigint, access: GpuAccess): Pagefa
     return { errno: e.errno, reason: e.reason };
   }
 }
+
+/** The inspection API's fault service (setGpuFaultService): whether the access may be retried. */
+export const xePagefaultService: GpuFaultService = (vm: Vm, f: GpuFault): boolean =>
+  handlePagefault(vm, BigInt(f.va), f.access).errno === 0;
 
 function service(vm: Vm, addr: bigint, access: GpuAccess): void {
   check(!vm.faultMode, EINVAL, 'GPU fault at %x: the VM is not in fault mode', addr);

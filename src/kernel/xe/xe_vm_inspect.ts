@@ -395,8 +395,8 @@ function dumpTable(vm: Vm, pt: XePt, addr: number, level: number, compact: boole
 
 /**
  * Resolves a GPU fault on a fault-mode VM (the fault service of vm_bind.md 6.3): true when the
- * access may be retried. None is registered yet: the VM_BIND work registers it with
- * setGpuFaultService, and vmGpuAccess then goes through it as the GPU will.
+ * access may be retried. The driver registers xe_pagefault.ts's (xe_debug.ts), and vmGpuAccess
+ * goes through it as the GPU will.
  */
 export type GpuFaultService = (vm: Vm, fault: GpuFault) => boolean;
 
