@@ -11,7 +11,7 @@ import { createRegions } from '../hw/memory.js';
 import { getProfile, type ProfileName } from '../hw/profile.js';
 import * as ch from '../uapi/channel.js';
 import { bootKernel } from '../kernel/boot.js';
-import type { Kernel } from '../kernel/os/kernel.js';
+import type { BackgroundState, Kernel } from '../kernel/os/kernel.js';
 import type { Process } from '../kernel/os/process.js';
 import { setMonotonicClock } from '../kernel/os/wait.js';
 
@@ -25,6 +25,9 @@ export type Outcome =
 const SYSMEM_BYTES = 64 << 20;
 /** User address window of a fuzzed process: small page tables make processes cheap. */
 const USER_WINDOW = 64n << 20n;
+
+/** GPU slices a posted call lets run before its answer is taken (the worker runs them between calls). */
+const POST_GPU_SLICES = 64;
 
 /** One booted kernel and its clock. */
 export class Machine {
@@ -97,6 +100,7 @@ export class Machine {
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_REQUEST);
     this.kernel.serviceRequests();
     this.kernel.runWaits();
+    this.gpu(POST_GPU_SLICES);
     return this.take(slot) ?? { state: 'parked' };
   }
 
@@ -118,10 +122,25 @@ export class Machine {
     };
   }
 
-  /** Moves the clock on by `ns` and lets parked calls see it. */
+  /** Moves the clock on by `ns` and lets parked calls and the GPU (job timeouts) see it. */
   advance(ns: bigint): void {
     this.now += ns;
     this.kernel.runWaits();
+    this.gpu(1);
+  }
+
+  /**
+   * Runs up to `slices` slices of GPU work, each followed by the parked calls it may have
+   * woken, until no work can run now; returns how the work stands.
+   */
+  gpu(slices: number): BackgroundState {
+    let state: BackgroundState = 'idle';
+    for (let i = 0; i < slices; i++) {
+      state = this.kernel.runBackground();
+      if (state !== 'idle') this.kernel.runWaits();
+      if (state !== 'busy') break;
+    }
+    return state;
   }
 
   /** Physical pages in use: [system, vram] (DEBUG MEM_USAGE, asked directly). */

@@ -13,6 +13,12 @@ class DeliberatePanic extends Error {}
 
 /** Longest sleep, so the heartbeat keeps moving while idle. */
 const MAX_SLEEP_MS = 250;
+/**
+ * Longest sleep while a batch polls memory that user space may write without a system call
+ * (an MI_SEMAPHORE_WAIT): the write is seen within this time, and the idle kernel wakes
+ * 1000 times a second instead of spinning.
+ */
+const POLL_SLEEP_MS = 1;
 
 function run(boot: BootData): void {
   const ctl = new Int32Array(boot.control);
@@ -23,9 +29,12 @@ function run(boot: BootData): void {
     const served = kernel.serviceRequests();
     if (kernel.panicked) throw new DeliberatePanic('kernel panic (DEBUG.KERNEL_PANIC)');
     kernel.runWaits();
-    if (served || kernel.stopped) continue;
+    // GPU work runs in bounded slices between calls; what it signals is seen at once.
+    const gpu = kernel.runBackground();
+    if (gpu !== 'idle') kernel.runWaits();
+    if (served || gpu === 'busy' || kernel.stopped) continue;
     // Spin on the slots themselves: a posted request is seen without a doorbell.
-    let spins = ch.SPIN_ROUNDS;
+    let spins = gpu === 'poll' ? 0 : ch.SPIN_ROUNDS;
     while (spins-- > 0 && !kernel.hasRequest());
     if (kernel.hasRequest()) continue;
     Atomics.add(ctl, ch.CTL_HEARTBEAT, 1);
@@ -34,7 +43,7 @@ function run(boot: BootData): void {
     // from `bell`, so the wait returns at once or is woken.
     const bell = Atomics.load(ctl, ch.CTL_DOORBELL);
     Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 1);
-    if (!kernel.hasRequest()) Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(MAX_SLEEP_MS));
+    if (!kernel.hasRequest()) Atomics.wait(ctl, ch.CTL_DOORBELL, bell, kernel.sleepMs(gpu === 'poll' ? POLL_SLEEP_MS : MAX_SLEEP_MS));
     Atomics.store(ctl, ch.CTL_KERNEL_SLEEPING, 0);
   }
   Atomics.store(ctl, ch.CTL_STATUS, ch.KERNEL_STOPPED);

@@ -8,3 +8,4 @@ export * from './igt_core.js';
 export * from './igt_syncobj.js';
 export * from './xe_ioctl.js';
 export * from './xe_query.js';
+export * from './xe_spin.js';

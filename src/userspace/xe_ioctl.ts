@@ -393,3 +393,48 @@ export function xe_vm_unbind_sync(p: Process, fd: number, vm: number, offset: bi
 export function xe_vm_bind_userptr_sync(p: Process, fd: number, vm: number, userptr: bigint, addr: bigint, size: bigint): void {
   bindSync(p, fd, vm, 0, userptr, addr, size, OP('MAP_USERPTR'), 'xe_vm_bind_userptr_sync');
 }
+
+/** The fields of an EXEC (drm_xe_exec) with its sync entries as fields. */
+export interface XeExec {
+  exec_queue_id: number;
+  /** The batch address (width 1), or the user pointer of one address per slot. */
+  address: bigint;
+  /** Default 1. */
+  num_batch_buffer?: number;
+  syncs?: readonly FieldsIn[];
+  extensions?: bigint;
+  pad?: number[];
+  reserved?: bigint[];
+}
+
+/** __xe_exec: EXEC; 0 or -errno. */
+export function __xe_exec(p: Process, fd: number, exec: XeExec): number {
+  const syncs = exec.syncs ?? [];
+  return withSyncArray(p, syncs, (s) =>
+    __ioctl(p, fd, 'DRM_IOCTL_XE_EXEC', {
+      extensions: exec.extensions ?? 0n, exec_queue_id: exec.exec_queue_id, num_syncs: syncs.length, syncs: s,
+      address: exec.address, num_batch_buffer: exec.num_batch_buffer ?? 1, pad: exec.pad ?? [0, 0, 0], reserved: exec.reserved ?? [0n, 0n],
+    }).err,
+  );
+}
+
+/** xe_exec: EXEC that must succeed. */
+export function xe_exec(p: Process, fd: number, exec: XeExec): void {
+  unwrap(p, 'xe_exec', 'DRM_IOCTL_XE_EXEC', __xe_exec(p, fd, exec));
+}
+
+/** xe_exec_sync: one batch at `addr` on `execQueue` with `syncs`. */
+export function xe_exec_sync(p: Process, fd: number, execQueue: number, addr: bigint, syncs: readonly FieldsIn[] = []): void {
+  xe_exec(p, fd, { exec_queue_id: execQueue, address: addr, syncs });
+}
+
+/** xe_exec_wait: one batch at `addr` on `execQueue`, then a wait for its out-syncobj. */
+export function xe_exec_wait(p: Process, fd: number, execQueue: number, addr: bigint): void {
+  const so = syncobj_create(p, fd);
+  try {
+    xe_exec_sync(p, fd, execQueue, addr, [{ type: C('DRM_XE_SYNC_TYPE_SYNCOBJ'), flags: C('DRM_XE_SYNC_FLAG_SIGNAL'), handle: so }]);
+    if (!syncobj_wait(p, fd, [so], INT64_MAX)) throw new IgtError('xe_exec_wait', ETIME, 'DRM_IOCTL_SYNCOBJ_WAIT', 'the job did not complete');
+  } finally {
+    syncobj_destroy(p, fd, so);
+  }
+}

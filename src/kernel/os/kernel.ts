@@ -57,6 +57,26 @@ export function standaloneHost(regions: RegionDesc[]): DeviceHost {
   return { phys: new PhysicalMemory(regions), sysmem: new PageAllocator(regions[0]), waitq: new WaitQueue() };
 }
 
+/** How a driver's background work stands after a slice. */
+export type BackgroundState =
+  /** More work can run now. */
+  | 'busy'
+  /** Only waiting on memory that user space may write without a system call (poll again soon). */
+  | 'poll'
+  /** Nothing to run until a wake-up, a system call or the next deadline. */
+  | 'idle';
+
+/**
+ * Work a driver runs between system calls (a GPU's engines), in bounded slices, so that a
+ * long or endless batch never holds up other threads' calls.
+ */
+export interface Background {
+  /** Runs one bounded slice of work. */
+  slice(): BackgroundState;
+  /** Absolute CLOCK_MONOTONIC time (ns) when timed work falls due (a job timeout), or null. */
+  deadline(): bigint | null;
+}
+
 /** Lines the failure log keeps (the oldest go first). */
 const DMESG_LINES = 1000;
 
@@ -88,6 +108,7 @@ export class Kernel implements DeviceHost {
   private readonly slotProc = new Map<number, Process>();
   private activeSlots: number[] = [];
   private parked: Parked[] = [];
+  private readonly background: Background[] = [];
   private nextPid = 1;
   /** Failed calls with their reasons, when the log is on (BootData.dmesg). */
   private readonly dmesg: string[] | null;
@@ -455,12 +476,28 @@ export class Kernel implements DeviceHost {
     return w.finish(rc);
   }
 
-  /** Milliseconds the loop may sleep before the next parked deadline (capped). */
+  /** Registers a driver's background work (its engines); run in registration order. */
+  addBackground(b: Background): void {
+    this.background.push(b);
+  }
+
+  /** One slice of every background work: 'busy' if any has more to run, else 'poll' if any polls. */
+  runBackground(): BackgroundState {
+    let state: BackgroundState = 'idle';
+    for (const b of this.background) {
+      const s = b.slice();
+      if (s === 'busy' || (s === 'poll' && state === 'idle')) state = s;
+    }
+    return state;
+  }
+
+  /** Milliseconds the loop may sleep before the next parked or background deadline (capped). */
   sleepMs(cap: number): number {
     let ms = cap;
     const now = monotonicNs();
-    for (const w of this.parked) {
-      if (w.wait.deadline !== null) ms = Math.min(ms, Math.max(0, Number(w.wait.deadline - now) / 1e6));
+    const deadlines = [...this.parked.map((w) => w.wait.deadline), ...this.background.map((b) => b.deadline())];
+    for (const d of deadlines) {
+      if (d !== null) ms = Math.min(ms, Math.max(0, Number(d - now) / 1e6));
     }
     return ms;
   }

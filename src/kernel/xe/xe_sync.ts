@@ -7,7 +7,8 @@
  * A parsed entry holds a reference on its syncobj until `xeSyncEntryCleanup`. A VM_BIND user
  * fence is a CPU address of the calling process: once the bind's fence signals (with or
  * without an error) it is marked signalled, its value written there, and WAIT_USER_FENCE
- * sleepers woken. EXEC user fences (GPU addresses written by the ring) carry no CPU object.
+ * sleepers woken. EXEC user fences (GPU addresses written by the ring, SYNC_PARSE_FLAG_EXEC)
+ * carry no CPU object: the job writes them (xe_sched.ts).
  */
 import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from '../../uapi/errno.js';
 import { decode } from '../../uapi/codec.js';
@@ -27,7 +28,9 @@ const SYNC_SIZE = layoutOf('drm_xe_sync').size;
 /** DRM_XE_MAX_SYNCS: most entries of one VM_BIND. */
 export const DRM_XE_MAX_SYNCS = 1024;
 
-/** Parse flags (SYNC_PARSE_FLAG_*): the VM is long-running. */
+/** Parse flags (SYNC_PARSE_FLAG_*): an EXEC (user fences are GPU addresses of the queue's VM). */
+export const SYNC_PARSE_FLAG_EXEC = 1 << 0;
+/** Parse flags: the VM is long-running. */
 export const SYNC_PARSE_FLAG_LR_MODE = 1 << 1;
 /** Parse flags: user fences are refused (VM_BIND with num_binds == 0). */
 export const SYNC_PARSE_FLAG_DISALLOW_USER_FENCE = 1 << 2;
@@ -74,6 +77,8 @@ export interface XeSyncEntry {
   readonly type: number;
   readonly flags: number;
   readonly timelineValue: bigint;
+  /** The handle / address union: an EXEC user fence's GPU address. */
+  readonly addr: bigint;
   /** The syncobj of a SYNCOBJ / TIMELINE entry (a reference held). */
   syncobj: Syncobj | null;
   /** An in-sync's dependency; null when none (out-syncs, completed timeline points). */
@@ -97,7 +102,7 @@ export function xeSyncEntryParse(c: SyncCtx, syncs: bigint, i: number, parseFlag
   const lr = (parseFlags & SYNC_PARSE_FLAG_LR_MODE) !== 0;
   check((flags & ~FLAG_SIGNAL) !== 0, EINVAL, 'drm_xe_sync[%d].flags %x: unknown bits', i, flags);
   check((s.reserved as bigint[]).some((r) => r !== 0n), EINVAL, 'drm_xe_sync[%d].reserved: must be 0', i);
-  const e: XeSyncEntry = { type, flags, timelineValue: s.timeline_value as bigint, syncobj: null, fence: null, ufence: null };
+  const e: XeSyncEntry = { type, flags, timelineValue: s.timeline_value as bigint, addr, syncobj: null, fence: null, ufence: null };
   switch (type) {
     case TYPE_SYNCOBJ:
     case TYPE_TIMELINE_SYNCOBJ: {
@@ -115,6 +120,8 @@ export function xeSyncEntryParse(c: SyncCtx, syncs: bigint, i: number, parseFlag
       check((parseFlags & SYNC_PARSE_FLAG_DISALLOW_USER_FENCE) !== 0, EOPNOTSUPP, 'drm_xe_sync[%d]: no user fence without binds', i);
       check(!signal, EOPNOTSUPP, 'drm_xe_sync[%d]: a user fence must have SIGNAL', i);
       check((addr & 7n) !== 0n, EINVAL, 'drm_xe_sync[%d].addr %x: not 8-byte aligned', i, addr);
+      // An EXEC user fence is a GPU address the ring writes: nothing more to check or create.
+      if (parseFlags & SYNC_PARSE_FLAG_EXEC) return e;
       // user_fence_create reads the location once.
       try {
         getUserU64(c.um, addr);

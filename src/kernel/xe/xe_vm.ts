@@ -66,6 +66,24 @@ function asidSpace(dev: XeDevice): AsidSpace {
   return s;
 }
 
+/** MAX_FAULTS_SAVED_PER_VM: the fault log keeps the first 50 faults (vm_attrs.md 6.2). */
+export const MAX_FAULTS_SAVED_PER_VM = 50;
+
+/** One GPU fault that was not serviced, as VM_GET_PROPERTY FAULTS reports it (vm_attrs.md 6.3). */
+export interface XeVmFault {
+  /** The faulting page, canonical (sign-extended from the VA width). */
+  address: bigint;
+  /** 0 read, 1 write, 2 atomic. */
+  accessType: number;
+  /** 0 not present, 1 write-access violation, 2 atomic-access violation. */
+  faultType: number;
+  /** Level of the entry: 0 PTE, 1 PDE, ... */
+  faultLevel: number;
+  /** The engine the fault came from (uAPI class, logical instance). */
+  engineClass: number;
+  engineInstance: number;
+}
+
 /** What VMs use of an xe file (XeFile implements it): its VM and queue id tables. */
 export interface VmFile extends QueueFile {
   readonly vms: IdTable<Vm>;
@@ -99,6 +117,8 @@ export class Vm implements QueueVm {
   readonly preemptQueues = new Set<ExecQueue>();
   /** Bind jobs submitted and not yet run (xe_vm_bind.ts); closing the VM cancels them. */
   readonly pendingBinds = new Set<{ cancel(): void }>();
+  /** GPU faults not serviced, oldest first, at most MAX_FAULTS_SAVED_PER_VM (xe_pagefault_save_to_vm). */
+  readonly faults: XeVmFault[] = [];
   private refs = 1;
 
   constructor(
@@ -161,6 +181,11 @@ export class Vm implements QueueVm {
     this.pt = null;
   }
 
+  /** Logs an unserviced GPU fault; when the log is full the new one is dropped. */
+  saveFault(f: XeVmFault): void {
+    if (this.faults.length < MAX_FAULTS_SAVED_PER_VM) this.faults.push(f);
+  }
+
   /** xe_vm_add_compute_exec_queue. */
   addComputeQueue(q: ExecQueue): void {
     this.preemptQueues.add(q);
@@ -183,6 +208,7 @@ export class Vm implements QueueVm {
     this.size = 0n;
     for (const job of [...this.pendingBinds]) job.cancel();
     svmClose(this);
+    this.faults.length = 0;
     this.destroyVmas();
     const q = this.defaultBindQueue;
     this.defaultBindQueue = null;
