@@ -74,12 +74,12 @@ t.test('checks of 4.1 in order, each with no state change', (t) => {
     ['handle upper half set (case 38)', EINVAL, { address: addr, syncs: [{ type: 0, flags: 1, addr: 0x1_0000_0005n }] }],
     ['sync reserved[1] (case 39)', EINVAL, { address: addr, syncs: [{ type: 0, flags: 1, handle: so, reserved: [0n, 1n] }] }],
   ];
-  const before = x.r.file().syncobjs.get(so)!.fence;
+  const before = x.fenceOf(so);
   for (const [name, errno, fields] of cases) {
     t.equal(x.exec(fields), errno, name);
     x.settle();
     t.equal(x.u32(OFF.DATA), 0, `${name}: no job ran`);
-    t.equal(x.r.file().syncobjs.get(so)!.fence, before, `${name}: the out-syncobj is untouched (case 40)`);
+    t.equal(x.fenceOf(so), before, `${name}: the out-syncobj is untouched (case 40)`);
   }
   t.equal(x.sched.jobsOf(x.r.file().execQueues.get(x.q)!).length, 0, 'no job is queued');
   t.equal(x.exec({ address: addr, syncs: [{ type: 0, flags: 1, handle: so, extensions: 0xdeadn }] }), 0, 'sync extensions are ignored (case 39)');
@@ -100,7 +100,7 @@ t.test('a parallel queue: batch addresses copied from the user pointer (-EFAULT)
   const a1 = x.batch(b, OFF.BATCH2);
   t.equal(x.exec({ exec_queue_id: pq, num_batch_buffer: 1, address: a0 }), EINVAL, 'num_batch_buffer 1 on width 2');
   t.equal(x.exec({ exec_queue_id: pq, num_batch_buffer: 2, address: 0x10n, syncs: [out(so)] }), EFAULT, 'unreadable address array');
-  t.equal(x.r.file().syncobjs.get(so)!.fence, null, 'nothing signalled');
+  t.equal(x.fenceOf(so), null, 'nothing signalled');
   t.equal(x.exec({ exec_queue_id: pq, num_batch_buffer: 2, address: x.u64Array([a0, a1]), syncs: [out(so)] }), 0);
   x.settle();
   t.equal(x.u32(OFF.DATA), 0xa0, 'slot 0 ran');
@@ -138,9 +138,9 @@ t.test('num_batch_buffer 0: passthrough of the last fence; an in-fence is -EOPNO
   t.equal(x.exec({ address: x.batch(storeBatch(DATA, 1)), syncs: [inSync(hold), out(j1)] }), 0);
   const sb = x.syncobj();
   t.equal(x.exec({ num_batch_buffer: 0, address: 0n, syncs: [inSync(hold), out(sb)] }), EOPNOTSUPP);
-  t.equal(x.r.file().syncobjs.get(sb)!.fence, null, 'S_B untouched');
+  t.equal(x.fenceOf(sb), null, 'S_B untouched');
   t.equal(x.exec({ num_batch_buffer: 0, address: 0n, syncs: [out(sb)] }), 0);
-  t.equal(x.r.file().syncobjs.get(sb)!.fence, x.r.file().syncobjs.get(j1)!.fence, 'S_B got the last fence (J1)');
+  t.equal(x.fenceOf(sb), x.fenceOf(j1), 'S_B got the last fence (J1)');
   t.equal(x.pollSyncobj(sb), 62, 'pending with J1');
   release();
   x.settle();
@@ -164,8 +164,8 @@ t.test('num_batch_buffer 0: passthrough of the last fence; an in-fence is -EOPNO
 t.test('bind -> exec -> unbind ordered only by syncobjs and timeline points', (t) => {
   const x = new ExecRig();
   t.teardown(() => x.dispose());
-  const bo2 = x.r.bo(BO_SIZE, 1, C('DRM_XE_GEM_CPU_CACHING_WB')).handle;
-  const cpu2 = x.r.mmapBo(bo2, BO_SIZE);
+  const bo2 = x.newBo();
+  const cpu2 = x.mapBo(bo2);
   const va2 = 0x80_0000n;
   const tl = x.syncobj();
   const { handle: hold, release } = x.hold();

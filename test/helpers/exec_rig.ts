@@ -6,7 +6,7 @@
 import type { Vm } from '../../src/kernel/xe/xe_vm.js';
 import { xeSched, type XeSched } from '../../src/kernel/xe/xe_sched.js';
 import { DEBUG, SYS } from '../../src/uapi/channel.js';
-import { packArray, type FieldsIn } from '../../src/uapi/codec.js';
+import { packArray, type Fields, type FieldsIn } from '../../src/uapi/codec.js';
 import type { Batch } from '../../src/uapi/gpu_commands.js';
 import { C } from '../../src/uapi/uapi.js';
 import { CallFailed, errnoOf, Rig } from './rig.js';
@@ -34,6 +34,8 @@ export const ufence = (addr: bigint, value: bigint): FieldsIn => ({ type: USER_F
 /** A machine with one VM, a BO bound at BO_VA and mapped at `cpu`, and a render queue. */
 export class ExecRig {
   readonly r: Rig;
+  /** The DRM fd everything here is made on. */
+  readonly fd: number;
   readonly vmId: number;
   readonly vm: Vm;
   readonly bo: number;
@@ -44,15 +46,32 @@ export class ExecRig {
   /** User memory for argument arrays. */
   private readonly arena: bigint;
 
-  constructor(opts: { profile?: 'lnl' | 'bmg'; vmFlags?: number } = {}) {
-    this.r = new Rig(opts.profile ?? 'lnl');
-    this.vmId = Number(this.r.ioctl('DRM_IOCTL_XE_VM_CREATE', { flags: opts.vmFlags ?? 0 }).vm_id);
-    this.vm = this.r.file().vms.get(this.vmId)!;
-    this.bo = this.r.bo(BO_SIZE, 1, C('DRM_XE_GEM_CPU_CACHING_WB')).handle;
-    this.cpu = this.r.mmapBo(this.bo, BO_SIZE);
+  /** A new machine, or (with `rig`) a second fd on the machine of another ExecRig. */
+  constructor(opts: { profile?: 'lnl' | 'bmg'; vmFlags?: number; rig?: Rig } = {}) {
+    this.r = opts.rig ?? new Rig(opts.profile ?? 'lnl');
+    this.fd = opts.rig ? this.r.sysRc(SYS.OPEN, [0n]) : this.r.fd;
+    this.vmId = Number(this.ioctl('DRM_IOCTL_XE_VM_CREATE', { flags: opts.vmFlags ?? 0 }).vm_id);
+    this.vm = this.r.file(this.fd).vms.get(this.vmId)!;
+    this.bo = this.newBo();
+    this.cpu = this.mapBo(this.bo);
     this.arena = this.r.mmap(0x10000n);
     this.bind(this.bo, BO_VA, BO_SIZE);
     this.q = this.queue(C('DRM_XE_ENGINE_CLASS_RENDER'));
+  }
+
+  /** ioctl on this rig's fd. */
+  ioctl(name: string, fields: FieldsIn): Fields {
+    return this.r.ioctl(name, fields, this.fd);
+  }
+
+  /** A BO_SIZE system-memory BO; its handle. */
+  newBo(): number {
+    return Number(this.ioctl('DRM_IOCTL_XE_GEM_CREATE', { size: BO_SIZE, placement: 1, cpu_caching: C('DRM_XE_GEM_CPU_CACHING_WB') }).handle);
+  }
+
+  /** A CPU mapping of BO `bo`. */
+  mapBo(bo: number): bigint {
+    return this.r.mmap(BO_SIZE, this.fd, this.ioctl('DRM_IOCTL_XE_GEM_MMAP_OFFSET', { handle: bo }).offset as bigint);
   }
 
   get sched(): XeSched {
@@ -64,7 +83,7 @@ export class ExecRig {
     const eci = Array.from({ length: width }, (_, i) => ({ engine_class: cls, engine_instance: i, gt_id: gt }));
     const at = this.arena + 0x8000n;
     this.r.proc.as.write(at, packArray('drm_xe_engine_class_instance', eci));
-    return Number(this.r.ioctl('DRM_IOCTL_XE_EXEC_QUEUE_CREATE', { width, num_placements: 1, vm_id: vmId, instances: at }).exec_queue_id);
+    return Number(this.ioctl('DRM_IOCTL_XE_EXEC_QUEUE_CREATE', { width, num_placements: 1, vm_id: vmId, instances: at }).exec_queue_id);
   }
 
   /** VM_BIND MAP of `bo` (or a userptr when `userptr` is given) on the default queue. */
@@ -79,7 +98,7 @@ export class ExecRig {
   }
 
   private vmBind(bind: FieldsIn, syncs: FieldsIn[]): void {
-    this.r.ioctl('DRM_IOCTL_XE_VM_BIND', { vm_id: this.vmId, num_binds: 1, bind, num_syncs: syncs.length, syncs: this.syncArray(syncs) });
+    this.ioctl('DRM_IOCTL_XE_VM_BIND', { vm_id: this.vmId, num_binds: 1, bind, num_syncs: syncs.length, syncs: this.syncArray(syncs) });
   }
 
   /** Writes `syncs` into user memory; their address (0 for none). */
@@ -113,7 +132,7 @@ export class ExecRig {
       num_syncs: fields.num_syncs ?? list.length,
       syncs: typeof syncs === 'bigint' ? syncs : this.syncArray(list),
     };
-    return errnoOf(() => this.r.ioctl('DRM_IOCTL_XE_EXEC', args));
+    return errnoOf(() => this.ioctl('DRM_IOCTL_XE_EXEC', args));
   }
 
   /** A dword of the BO (through the CPU mapping). */
@@ -138,12 +157,12 @@ export class ExecRig {
    */
   hold(): { handle: number; release: (errno?: number) => void } {
     const handle = this.syncobj();
-    const [id] = this.r.sys(SYS.DEBUG, [BigInt(DEBUG.FENCE_ATTACH), BigInt(this.r.fd), BigInt(handle), 0n]);
+    const [id] = this.r.sys(SYS.DEBUG, [BigInt(DEBUG.FENCE_ATTACH), BigInt(this.fd), BigInt(handle), 0n]);
     return { handle, release: (errno = 0) => void this.r.sys(SYS.DEBUG, [BigInt(DEBUG.FENCE_SIGNAL), id, BigInt(errno)]) };
   }
 
   syncobj(flags = 0): number {
-    return Number(this.r.ioctl('DRM_IOCTL_SYNCOBJ_CREATE', { flags }).handle);
+    return Number(this.ioctl('DRM_IOCTL_SYNCOBJ_CREATE', { flags }).handle);
   }
 
   /** SYNCOBJ_WAIT with timeout 0 (poll): the errno (0 signalled, ETIME pending). */
@@ -152,30 +171,35 @@ export class ExecRig {
     const h = new Uint8Array(4);
     new DataView(h.buffer).setUint32(0, handle, true);
     this.r.proc.as.write(at, h);
-    return errnoOf(() => this.r.ioctl('DRM_IOCTL_SYNCOBJ_WAIT', { handles: at, count_handles: 1, timeout_nsec: 0n }));
+    return errnoOf(() => this.ioctl('DRM_IOCTL_SYNCOBJ_WAIT', { handles: at, count_handles: 1, timeout_nsec: 0n }));
   }
 
   /** The fence error of syncobj `handle` (kernel side; syncobj waits do not report errors). */
   fenceError(handle: number): number {
-    return this.r.file().syncobjs.get(handle)!.fence!.error;
+    return this.r.file(this.fd).syncobjs.get(handle)!.fence!.error;
   }
 
   /** EXEC_QUEUE_GET_PROPERTY BAN of queue `q`. */
   ban(q = this.q): bigint {
-    return this.r.ioctl('DRM_IOCTL_XE_EXEC_QUEUE_GET_PROPERTY', { exec_queue_id: q, property: 0 }).value as bigint;
+    return this.ioctl('DRM_IOCTL_XE_EXEC_QUEUE_GET_PROPERTY', { exec_queue_id: q, property: 0 }).value as bigint;
   }
 
   /** WAIT_USER_FENCE {addr, EQ value} with a relative timeout; the errno. */
   waitUfence(addr: bigint, value: bigint, q = 0, timeout = 0n): number {
     const mask = (1n << 64n) - 1n;
     return errnoOf(() =>
-      this.r.ioctl('DRM_IOCTL_XE_WAIT_USER_FENCE', { addr, op: C('DRM_XE_UFENCE_WAIT_OP_EQ'), value, mask, timeout, exec_queue_id: q }),
+      this.ioctl('DRM_IOCTL_XE_WAIT_USER_FENCE', { addr, op: C('DRM_XE_UFENCE_WAIT_OP_EQ'), value, mask, timeout, exec_queue_id: q }),
     );
   }
 
   /** Runs the GPU until no work can run now. */
   settle(): string {
-    return this.r.m.gpu(100_000);
+    return this.r.m.gpu(200);
+  }
+
+  /** The kernel's fence of syncobj `handle` now. */
+  fenceOf(handle: number) {
+    return this.r.file(this.fd).syncobjs.get(handle)!.fence;
   }
 
   dispose(): void {
