@@ -210,3 +210,19 @@ t.test('the same program gives the same trace and memory run after run', (t) => 
   t.match(a, /\|1,2,3$/);
   t.end();
 });
+
+t.test('a fault-mode VM: a deferred bind is serviced on the GPU fault; an unserviceable fault bans the queue', (t) => {
+  const x = new ExecRig({ vmFlags: C('DRM_XE_VM_CREATE_FLAG_LR_MODE') | C('DRM_XE_VM_CREATE_FLAG_FAULT_MODE') });
+  t.teardown(() => x.dispose());
+  t.equal(x.exec({ address: x.batch(batch(miStoreDwordImm(Number(DATA), 0x77), miBatchBufferEnd())), syncs: [ufence(UF, 1n)] }), 0);
+  x.settle();
+  t.equal(x.u32(OFF.DATA), 0x77, 'the batch ran through the bind the fault made');
+  t.equal(x.u64(OFF.UFENCE), 1n, 'and completed');
+  t.same(x.vm.faults, [], 'a serviced fault is not logged');
+  t.equal(x.exec({ address: x.batch(batch(miStoreDwordImm(0x7654_3210, 1), miBatchBufferEnd()), OFF.BATCH2), syncs: [ufence(UF, 2n)] }), 0);
+  x.settle();
+  t.equal(x.ban(), 1n, 'no VMA there: the queue is banned');
+  t.equal(x.u64(OFF.UFENCE), 1n, 'the failed job wrote no user fence');
+  t.match(x.vm.faults, [{ address: 0x7654_3000n, accessType: 1, faultType: 0 }], 'the fault is logged');
+  t.end();
+});

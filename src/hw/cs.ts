@@ -216,6 +216,16 @@ export class CsContext {
     this.status = { state: 'ready' };
   }
 
+  /**
+   * Resumes a context stopped by a GPU fault at the command that faulted, once the fault has
+   * been serviced (the command runs again from its start).
+   */
+  retry(): void {
+    if (this.status.state !== 'fault') return;
+    this.pc = this.status.cmdAddr;
+    this.status = { state: 'ready' };
+  }
+
   /** Reads an engine-relative register (as the engine `e` sees it). */
   readRegister(e: CsEngine, rel: number): number {
     switch (rel) {

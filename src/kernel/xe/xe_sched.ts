@@ -22,7 +22,10 @@
  * else runs the slice reports 'poll', and the kernel loop sleeps briefly between polls (user
  * space writes shared memory without telling the kernel).
  *
- * Failures (sync_exec.md 4.3). A GPU page fault or a hang (unknown or malformed command)
+ * Faults on a fault-mode VM go to the fault service (xe_pagefault.ts); once it has bound the
+ * address the context runs the faulting command again.
+ *
+ * Failures (sync_exec.md 4.3). An unserviced GPU page fault or a hang (unknown or malformed command)
  * resets the context: the guilty job's fence signals -EIO, every other unfinished job of the
  * queue -ECANCELED, and the queue is banned. A job of a non-LR VM still running after the
  * queue's job timeout ends the same way with -ETIME. Faults are logged on the VM
@@ -38,6 +41,7 @@ import type { Fence } from '../drm/dma_fence.js';
 import type { Background, BackgroundState } from '../os/kernel.js';
 import { monotonicNs } from '../os/wait.js';
 import type { XeDevice } from './xe_device.js';
+import { handlePagefault } from './xe_pagefault.js';
 import type { ExecQueue } from './xe_exec_queue.js';
 import type { Vm, XeVmFault } from './xe_vm.js';
 
@@ -82,6 +86,8 @@ interface JobSlot {
   job: XeSchedJob;
   ctx: CsContext;
   engine: SchedEngine;
+  /** The address of the fault serviced last, until the context runs on (-1: none). */
+  serviced: number;
 }
 
 /** An exec job (struct xe_sched_job). */
@@ -178,9 +184,11 @@ export class XeSched implements Background {
       for (const slot of [...e.active]) {
         if (!slot.job.slots.includes(slot)) continue; // ended by a reset earlier in this slice
         const st = e.cs.run(slot.ctx, SLICE_BUDGET);
+        if (st.state !== 'fault') slot.serviced = -1;
         if (st.state === 'budget') busy = true;
         else if (st.state === 'waiting') poll = true;
         else this.slotStopped(slot, st);
+        if (slot.ctx.status.state === 'ready') busy = true;
       }
     }
     this.timeouts(monotonicNs());
@@ -222,7 +230,7 @@ export class XeSched implements Background {
     job.slots = batches.map((addr, i) => {
       const ctx = new CsContext(vm.pt!.mmu, this.nextCtx++);
       ctx.start(Number(addr));
-      const slot = { job, ctx, engine: engines[i] };
+      const slot = { job, ctx, engine: engines[i], serviced: -1 };
       engines[i].active.push(slot);
       return slot;
     });
@@ -255,12 +263,25 @@ export class XeSched implements Background {
   private slotStopped(slot: JobSlot, st: CsStatus): void {
     const job = slot.job;
     if (st.state === 'fault') {
+      if (this.service(slot, st.fault)) return slot.ctx.retry();
       job.init.vm.saveFault(faultRecord(job.init.vm, st.fault, slot.engine));
       return this.reset(job);
     }
     if (st.state === 'hang') return this.reset(job);
     this.dropSlot(slot);
     if (job.slots.length === 0) this.complete(job, slot.engine);
+  }
+
+  /**
+   * The fault service of a fault-mode VM (xe_pagefault.ts): whether the access may be
+   * retried. The same address faulting again right after a successful service is not
+   * serviced twice (the access cannot succeed), so a context never loops on one fault.
+   */
+  private service(slot: JobSlot, f: GpuFault): boolean {
+    const vm = slot.job.init.vm;
+    if (!vm.faultMode || f.va === slot.serviced) return false;
+    slot.serviced = f.va;
+    return handlePagefault(vm, BigInt(f.va), f.access).errno === 0;
   }
 
   private dropSlot(slot: JobSlot): void {
