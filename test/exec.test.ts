@@ -183,6 +183,24 @@ t.test('bind -> exec -> unbind ordered only by syncobjs and timeline points', (t
   t.end();
 });
 
+t.test('an EXEC does not wait for a VM_BIND it was not given as an in-sync (sync_exec.md 3.2)', (t) => {
+  const x = new ExecRig();
+  t.teardown(() => x.dispose());
+  const bo2 = x.newBo();
+  const va2 = 0x80_0000n;
+  const { handle: hold, release } = x.hold();
+  x.bind(bo2, va2, BO_SIZE, [inSync(hold)]);
+  const done = x.syncobj();
+  t.equal(x.exec({ address: x.batch(storeBatch(va2 + 0x10n, 0x5151)), syncs: [out(done)] }), 0);
+  x.settle();
+  t.equal(x.ban(), 1n, 'the batch ran on the old page tables, faulted and the queue is banned');
+  t.same(x.vm.faults.map((f) => [f.address, f.accessType]), [[va2, 1]], 'the write fault at the not yet bound page is logged');
+  release();
+  x.settle();
+  t.notOk(isFault(x.vm.pt!.mmu.translate(Number(va2), 'read')), 'the bind still completes once released');
+  t.end();
+});
+
 t.test('jobs of one queue complete in order (case 49); a qword store', (t) => {
   const x = new ExecRig();
   t.teardown(() => x.dispose());

@@ -24,7 +24,6 @@ import {
   xeSyncIsSignal, xeSyncParseAll, type XeSyncEntry,
 } from './xe_sync.js';
 import type { Vm } from './xe_vm.js';
-import { vmLastPtJob } from './xe_vm_bind.js';
 
 const TYPE_USER_FENCE = C('DRM_XE_SYNC_TYPE_USER_FENCE');
 
@@ -101,9 +100,9 @@ function passthrough(q: ExecQueue, vm: Vm, syncs: readonly XeSyncEntry[]): numbe
 /** Steps 17-19: the job with its dependencies, out-syncs signalled, the last fence set, pushed. */
 function submit(q: ExecQueue, vm: Vm, batches: bigint[], syncs: readonly XeSyncEntry[]): void {
   const deps: Fence[] = syncs.flatMap((e) => (e.fence ? [e.fence] : []));
+  // No implicit wait for the VM's VM_BIND jobs (sync_exec.md 3.2): a batch that should see
+  // a bind must take the bind's out-fence as an in-sync, as on the real driver.
   if (!vm.lrMode) deps.push(q.lastFence.get());
-  const pt = vmLastPtJob(vm);
-  if (pt) deps.push(pt);
   const job = xeSched(q.dev).submit({ q, vm, batches, deps, ufence: execUfence(syncs) });
   for (const e of syncs) xeSyncEntrySignal(e, job.fence);
   if (!vm.lrMode) q.lastFence.set(job.fence);

@@ -95,11 +95,6 @@ function injector(dev: XeDevice): () => boolean {
 /** The fence of each VM's last page-table job: every job waits for its VM's previous one. */
 const lastPtJob = new WeakMap<Vm, Fence>();
 
-/** The fence of the VM's last page-table job, if any (an EXEC waits for it, see xe_exec.ts). */
-export function vmLastPtJob(vm: Vm): Fence | undefined {
-  return lastPtJob.get(vm);
-}
-
 /** A bind job (the PT update job of xe_pt_update_ops_run) on a bind queue. */
 class BindJob {
   readonly fence: Fence;
