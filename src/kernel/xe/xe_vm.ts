@@ -7,8 +7,8 @@
  * every profile has one tile), made in VM_CREATE and freed with the last reference.
  *
  * DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS (vm_attrs.md 5) reports the VMAs' memory attributes;
- * MADVISE, which sets them, is xe_vm_madvise.ts. Not served yet (dispatch answers -EINVAL for
- * table ioctls without a handler): DRM_IOCTL_XE_VM_GET_PROPERTY.
+ * MADVISE, which sets them, is xe_vm_madvise.ts. DRM_IOCTL_XE_VM_GET_PROPERTY (vm_attrs.md 6)
+ * reports the VM's fault log.
  */
 import { packArray } from '../../uapi/codec.js';
 import { EBUSY, EINVAL, ENOENT, ENOSPC } from '../../uapi/errno.js';
@@ -338,9 +338,51 @@ function vmQueryMemRangeAttrsIoctl(c: IoctlCtx<VmFile>): number {
   return 0;
 }
 
+/** Bytes of one xe_vm_fault record. */
+const VM_FAULT_SIZE = layoutOf('xe_vm_fault').size;
+const PROPERTY_FAULTS = C('DRM_XE_VM_GET_PROPERTY_FAULTS');
+/** xe_vm_fault.address_precision: the newest fill_faults reports every address to the 4K page. */
+const FAULT_ADDRESS_PRECISION = 4096;
+
+/** The xe_vm_fault records of `faults` (fill_faults: pad and reserved 0). */
+function faultRecords(faults: readonly XeVmFault[]): Uint8Array {
+  return packArray('xe_vm_fault', faults.map((f) => ({
+    address: f.address,
+    address_precision: FAULT_ADDRESS_PRECISION,
+    access_type: f.accessType,
+    fault_type: f.faultType,
+    fault_level: f.faultLevel,
+  })));
+}
+
+/**
+ * DRM_IOCTL_XE_VM_GET_PROPERTY (xe_vm_get_property_ioctl, vm_attrs.md 6.1), two calls: size 0
+ * asks for the bytes the fault log fills; then the oldest size / 48 records are copied to
+ * `data`. Reading leaves the log as it is; a banned or closed-but-listed VM answers too.
+ */
+function vmGetPropertyIoctl(c: IoctlCtx<VmFile>): number {
+  const a = c.args;
+  check(a.extensions !== 0n || a.pad !== 0 || nonZero(a.reserved), EINVAL, '.extensions/.pad/.reserved: must be 0');
+  const id = a.vm_id as number;
+  const vm = c.file.vms.get(id);
+  check(!vm, ENOENT, '.vm_id %d: no such VM', id);
+  const property = a.property as number;
+  check(property !== PROPERTY_FAULTS, EINVAL, '.property %d: only FAULTS (%d)', property, PROPERTY_FAULTS);
+  const have = vm!.faults.length * VM_FAULT_SIZE;
+  const size = a.size as number;
+  if (size === 0) {
+    a.size = have;
+    return 0;
+  }
+  check(size > have || size % VM_FAULT_SIZE !== 0, EINVAL, '.size %d: not a multiple of %d or above the %d bytes of the fault log', size, VM_FAULT_SIZE, have);
+  c.um.copyToUser(a.data as bigint, faultRecords(vm!.faults.slice(0, size / VM_FAULT_SIZE)));
+  return 0;
+}
+
 /** VM ioctls. */
 export const VM_IOCTLS: IoctlDef<VmFile>[] = [
   { name: 'DRM_IOCTL_XE_VM_CREATE', handler: vmCreateIoctl },
   { name: 'DRM_IOCTL_XE_VM_DESTROY', handler: vmDestroyIoctl },
   { name: 'DRM_IOCTL_XE_VM_QUERY_MEM_RANGE_ATTRS', handler: vmQueryMemRangeAttrsIoctl },
+  { name: 'DRM_IOCTL_XE_VM_GET_PROPERTY', handler: vmGetPropertyIoctl },
 ];
