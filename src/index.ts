@@ -7,6 +7,7 @@ export type { ProfileName } from './hw/profile.js';
 export { attachThread, Process, type LastError, type MmapAt, type ThreadHandle } from './userspace/process.js';
 export { Segfault } from './userspace/mem.js';
 export type { GpuAccessReport, GpuFaultReport, VmaInfo, VmInfo, VmViolation } from './userspace/vm_inspect.js';
+export type { EngineTrace, FenceInfo, JobInfo, QueueInfo, TraceEntry } from './userspace/sched_inspect.js';
 export { DeviceClosed, KernelError, ProcessExited } from './userspace/channel.js';
 export { CAP, DEBUG } from './uapi/channel.js';
 export * as errno from './uapi/errno.js';

@@ -220,6 +220,18 @@ export const DEBUG = {
   GPU_READ: 15,
   /** GPU write of ARG4 bytes from user buffer ARG3 at GPU VA ARG2; answers as GPU_READ. */
   GPU_WRITE: 16,
+  /*
+   * Queue and engine inspection (uapi/sched_inspect.ts), answered into user buffer ARG2 of
+   * ARG3 bytes with the protocol of VM_INFO. ARG1: the DRM fd in bits 0-31 (-EBADF: not an
+   * xe fd) and the object in bits 32-63.
+   */
+  /** JSON QueueInfoWire of exec queue (bits 32-63) of the fd: its jobs, fences, ban, engines. -ENOENT: no such queue. */
+  QUEUE_INFO: 17,
+  /**
+   * JSON EngineTraceWire: the commands the engine named by bits 32-63 (engineSelector: class,
+   * logical instance, gt_id) executed, decoded. -ENOENT: no such engine.
+   */
+  ENGINE_TRACE: 18,
 } as const;
 
 /** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */

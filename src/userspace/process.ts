@@ -7,10 +7,12 @@ import { AddressSpace, CpuPageTable, USER_BASE } from '../hw/cpu_mmu.js';
 import { PhysicalMemory, type RegionDesc } from '../hw/memory.js';
 import { CTL_PING, DEBUG, MAP_FIXED, MAP_FIXED_NOREPLACE, PROT, RLIMIT, SPIN_ROUNDS, SYS, sysName } from '../uapi/channel.js';
 import { ENOSPC, errnoName } from '../uapi/errno.js';
+import { engineSelector } from '../uapi/sched_inspect.js';
 import { requestName } from '../uapi/uapi.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
 import { UserMem } from './mem.js';
+import { decodeEngineTrace, decodeQueueInfo, type EngineTrace, type QueueInfo } from './sched_inspect.js';
 import {
   decodeGpuAccess, decodeViolations, decodeVmInfo, vmArgWord, type GpuAccessReport, type VmInfo, type VmViolation,
 } from './vm_inspect.js';
@@ -309,15 +311,38 @@ export class Process {
     }
   }
 
-  /** A text answer of a VM control: its length first, then the text (again if it grew meanwhile: ENOSPC). */
-  private debugText(op: number, fd: number, vmId: number): string | null {
-    const vmArg = vmArgWord(fd, vmId);
+  /**
+   * Exec queue `q` of DRM fd `fd` (DEBUG.QUEUE_INFO): its unfinished jobs (fence, state,
+   * engines and contexts), last fence, ban and allowed engines; null with errno set (EBADF:
+   * not an xe fd, ENOENT: no such queue).
+   */
+  queueInfo(fd: number, q: number): QueueInfo | null {
+    const json = this.debugText(DEBUG.QUEUE_INFO, fd, q);
+    return json === null ? null : decodeQueueInfo(json);
+  }
+
+  /**
+   * The commands engine (`engineClass`, logical `instance`, `gt`) of the device behind `fd`
+   * executed, oldest first and decoded (DEBUG.ENGINE_TRACE; the engine keeps the last 256);
+   * null with errno set (ENOENT: no such engine).
+   */
+  engineTrace(fd: number, engineClass: number, instance = 0, gt = 0): EngineTrace | null {
+    const json = this.debugText(DEBUG.ENGINE_TRACE, fd, engineSelector(engineClass, instance, gt));
+    return json === null ? null : decodeEngineTrace(json);
+  }
+
+  /**
+   * A text answer of an inspection control naming object `id` of `fd`: its length first, then
+   * the text (again if it grew meanwhile: ENOSPC).
+   */
+  private debugText(op: number, fd: number, id: number): string | null {
+    const arg = vmArgWord(fd, id);
     for (;;) {
-      if (this.sys(SYS.DEBUG, BigInt(op), vmArg, 0n, 0n) < 0) return null;
+      if (this.sys(SYS.DEBUG, BigInt(op), arg, 0n, 0n) < 0) return null;
       const len = Number(this.rets[0]);
       const buf = this.mem.alloc(Math.max(len, 1));
       try {
-        if (this.sys(SYS.DEBUG, BigInt(op), vmArg, buf, BigInt(len)) >= 0) return new TextDecoder().decode(this.mem.read(buf, len));
+        if (this.sys(SYS.DEBUG, BigInt(op), arg, buf, BigInt(len)) >= 0) return new TextDecoder().decode(this.mem.read(buf, len));
         if (this.errno !== ENOSPC) return null;
       } finally {
         this.mem.free(buf);

@@ -65,7 +65,7 @@ export function decodeGpuAccess(rets: ArrayLike<bigint>): GpuAccessReport {
   };
 }
 
-/** ARG1 of the VM controls: the fd in bits 0-31, the vm_id in bits 32-63. */
+/** ARG1 of the inspection controls: the fd in bits 0-31, the object (vm_id, exec_queue_id, engine) in bits 32-63. */
 export function vmArgWord(fd: number, vmId: number): bigint {
   return (BigInt(vmId >>> 0) << 32n) | BigInt(fd >>> 0);
 }

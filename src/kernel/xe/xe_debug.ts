@@ -14,6 +14,7 @@ import type { XeDevice } from './xe_device.js';
 import { XeFile } from './xe_file.js';
 import { bindFailInject } from './xe_vm_bind.js';
 import { xePagefaultService } from './xe_pagefault.js';
+import { registerSchedInspectOps } from './xe_sched_inspect.js';
 import { registerVmInspectOps, setGpuFaultService } from './xe_vm_inspect.js';
 
 /** DEBUG QUEUE_BAN: bans queue `id` of xe file `fd` of `proc` (not an xe file: -EINVAL), and wakes waiters. */
@@ -39,6 +40,7 @@ export function registerXeDebugOps(ops: DebugRegistry, dev: XeDevice): void {
   ops.register(DEBUG.BIND_FAIL, (_p, [n]) => [BigInt(bindFailInject(dev, Number(n)))]);
   ops.register(DEBUG.MEM_USAGE, () => [BigInt(dev.sysmem.usedPages), BigInt(dev.vram.reduce((n, a) => n + a.usedPages, 0))]);
   registerVmInspectOps(ops);
+  registerSchedInspectOps(ops);
   // GPU_READ / GPU_WRITE on a fault-mode VM resolve faults as the GPU's fault handler does.
   setGpuFaultService(xePagefaultService);
 }

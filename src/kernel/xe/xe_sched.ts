@@ -238,11 +238,14 @@ export class XeSched implements Background {
     if (!vm.lrMode) job.deadline = now + BigInt(q.jobTimeoutMs) * 1_000_000n;
   }
 
+  /** The engine of uAPI class `engineClass`, logical instance `instance`, on GT `gtId`. */
+  engineOf(gtId: number, engineClass: number, instance: number): SchedEngine | undefined {
+    return this.engines.find((e) => e.gt.id === gtId && e.desc.engineClass === engineClass && e.desc.instance === instance);
+  }
+
   /** The engines of the queue's slots: the base instance whose engines are least loaded. */
   private placement(q: ExecQueue): SchedEngine[] {
-    const gt = q.hwe.gt;
-    const find = (inst: number): SchedEngine | undefined =>
-      this.engines.find((e) => e.gt === gt && e.desc.engineClass === q.engineClass && e.desc.instance === inst);
+    const find = (inst: number): SchedEngine | undefined => this.engineOf(q.hwe.gt.id, q.engineClass, inst);
     let best: SchedEngine[] | null = null;
     let bestLoad = Infinity;
     for (let base = 0; base < 31; base++) {

@@ -441,18 +441,23 @@ export function vmGpuAccess(vm: Vm, va: number, buf: Uint8Array, write: boolean)
   return { done, fault: null };
 }
 
-/** The xe file and VM named by a control's ARG1 (fd in bits 0-31, vm_id in bits 32-63). */
-function lookupVm(p: Process, arg: bigint, what: string): { file: XeFile; vm: Vm; id: number } {
+/** The xe file and object id named by a control's ARG1 (fd in bits 0-31, the id in bits 32-63); -EBADF: not an xe fd. */
+export function lookupXeArg(p: Process, arg: bigint, what: string): { file: XeFile; id: number } {
   const fd = Number(BigInt.asIntN(32, arg));
   const id = Number(BigInt.asUintN(32, arg >> 32n));
-  const file = fileAs(p.file(fd), XeFile, `${what} fd`, EBADF);
+  return { file: fileAs(p.file(fd), XeFile, `${what} fd`, EBADF), id };
+}
+
+/** The xe file and VM named by a control's ARG1 (fd in bits 0-31, vm_id in bits 32-63). */
+function lookupVm(p: Process, arg: bigint, what: string): { file: XeFile; vm: Vm; id: number } {
+  const { file, id } = lookupXeArg(p, arg, what);
   const vm = file.vms.get(id);
   check(!vm, ENOENT, '%s: vm_id %d: no such VM', what, id);
   return { file, vm: vm!, id };
 }
 
 /** Writes text answer `text` to user buffer `buf` of `size` bytes (channel.ts VM_INFO protocol). */
-function putAnswer(p: Process, buf: bigint, size: bigint, text: string, what: string): bigint[] {
+export function putAnswer(p: Process, buf: bigint, size: bigint, text: string, what: string): bigint[] {
   const bytes = new TextEncoder().encode(text);
   const len = BigInt(bytes.length);
   const room = BigInt.asUintN(64, size);
@@ -464,7 +469,7 @@ function putAnswer(p: Process, buf: bigint, size: bigint, text: string, what: st
 }
 
 /** JSON with bigints as hex strings. */
-function toJson(v: unknown): string {
+export function toJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? hex(x) : x));
 }
 
