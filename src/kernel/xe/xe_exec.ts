@@ -3,14 +3,17 @@
  * checks of 4.1 in order, then a job on the scheduler (xe_sched.ts), or the fence
  * passthrough when num_batch_buffer is 0.
  *
- * A job depends on its in-syncs, and on a non-LR VM on the queue's last fence; it also waits
- * for the VM's pending page-table job, so that a batch never runs on page tables a VM_BIND
- * has not written yet (divergences.md). Its out-syncs get the job fence in array order; the
+ * On a non-LR VM, userptr VMAs the CPU invalidated since the last EXEC are pinned again
+ * (step 10, also before the passthrough) and their PTEs rewritten (step 13) before the job is
+ * made; a VMA whose CPU pages are gone stays invalidated, so a batch touching it faults.
+ *
+ * A job depends on its in-syncs, and on a non-LR VM on the queue's last fence (not on the
+ * VM's bind jobs: sync_exec.md 3.2). Its out-syncs get the job fence in array order; the
  * last USER_FENCE entry is the job's user fence, written by the ring at its GPU address of
  * the queue's VM once the batch completes (not when the job fails). On a non-LR VM the job
  * fence becomes the queue's last fence.
  */
-import { EFAULT, ECANCELED, EINVAL, ENOENT } from '../../uapi/errno.js';
+import { EAGAIN, EFAULT, ECANCELED, EINVAL, ENOENT } from '../../uapi/errno.js';
 import { C } from '../../uapi/uapi.js';
 import type { Fence } from '../drm/dma_fence.js';
 import type { IoctlDef } from '../drm/drm_ioctl.js';
@@ -23,7 +26,9 @@ import {
   DRM_XE_MAX_SYNCS, SYNC_PARSE_FLAG_EXEC, SYNC_PARSE_FLAG_LR_MODE, xeSyncEntryCleanup, xeSyncEntrySignal, xeSyncInFenceGet,
   xeSyncIsSignal, xeSyncParseAll, type XeSyncEntry,
 } from './xe_sync.js';
+import { userptrCheckRepin, userptrPinInvalidated, userptrRebind } from './xe_userptr.js';
 import type { Vm } from './xe_vm.js';
+import { xeVmaRebind } from './xe_vm_ops.js';
 
 const TYPE_USER_FENCE = C('DRM_XE_SYNC_TYPE_USER_FENCE');
 
@@ -76,8 +81,11 @@ function execIoctl(c: IoctlCtx): number {
   const syncs = xeSyncParseAll({ file: c.file, um: c.um, wake: () => c.dev.wake() }, a.syncs as bigint, numSyncs, parseFlags);
   try {
     const batches = batchAddresses(c, q);
+    if (!vm.lrMode && userptrCheckRepin(vm)) userptrPinInvalidated(vm);
     if (numBb === 0) return passthrough(q, vm, syncs);
+    if (!vm.lrMode) userptrRebind(vm, (va) => xeVmaRebind(vm, va));
     check(vm.closedOrBanned, ECANCELED, '.exec_queue_id %d: its VM is closed or banned', a.exec_queue_id as number);
+    check(vm.lrMode && xeSched(c.dev).ringFull(q), EAGAIN, '.exec_queue_id %d: the LR queue\'s ring is full of unfinished jobs', a.exec_queue_id as number);
     submit(q, vm, batches, syncs);
     return 0;
   } finally {

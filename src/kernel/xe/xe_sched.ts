@@ -48,6 +48,11 @@ import type { Vm, XeVmFault } from './xe_vm.js';
 /** Commands one context runs per slice. */
 export const SLICE_BUDGET = 2048;
 
+/** xe_lrc_ring_size(): the ring of every exec queue's LRC, in bytes. */
+const LRC_RING_SIZE = 16 * 1024;
+/** MAX_JOB_SIZE_BYTES (xe_ring_ops_types.h, MAX_JOB_SIZE_DW 74 in the newest tree): the ring space one job may take. */
+const MAX_JOB_SIZE_BYTES = 74 * 4;
+
 /** An EXEC user fence: `value` is written at GPU VA `addr` of the job's VM when the job completes. */
 export interface ExecUfence {
   addr: bigint;
@@ -167,6 +172,15 @@ export class XeSched implements Background {
       job.ready = true;
     });
     return job;
+  }
+
+  /**
+   * xe_exec_queue_ring_full: as many jobs as the ring holds are written to it and not
+   * completed (an LR job is written to the ring at EXEC time, so jobs still waiting for their
+   * dependencies count).
+   */
+  ringFull(q: ExecQueue): boolean {
+    return this.jobsOf(q).length >= Math.floor(LRC_RING_SIZE / MAX_JOB_SIZE_BYTES);
   }
 
   /** The unfinished jobs of `q`, oldest first (inspection). */
