@@ -4,32 +4,18 @@
  * is blocked in WAIT_USER_FENCE on the spinner's user fence and the main thread's ioctls are
  * served.
  */
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { Worker } from 'node:worker_threads';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { C, createDevice, type Process } from '../src/index.js';
+import { C, type Process } from '../src/index.js';
 import { Batch, miBatchBufferEnd, miStoreDwordImm } from '../src/uapi/gpu_commands.js';
 import {
-  syncobj_create, syncobj_wait, xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_exec_wait, xe_spin_end, xe_spin_init,
-  xe_spin_started, xe_vm_bind_sync, xe_vm_create, XE_SPIN,
+  syncobj_create, syncobj_wait, xe_exec_queue_create, xe_exec_sync, xe_exec_wait, xe_spin_end, xe_spin_init, xe_spin_started, XE_SPIN,
 } from '../src/userspace/igt.js';
+import { execDevice, VA } from './helpers/exec_device.js';
 
 const WAITER = new URL('./helpers/ufence_waiter.js', import.meta.url);
-const VA = 0x1a0000n;
-const SIZE = 0x10000;
 const RENDER = { engine_class: C('DRM_XE_ENGINE_CLASS_RENDER'), engine_instance: 0, gt_id: 0 };
-
-async function setup(t: Test) {
-  const dev = await createDevice({ profile: 'lnl' });
-  t.teardown(() => dev.close());
-  const p = dev.process;
-  const fd = p.open();
-  const vm = xe_vm_create(p, fd);
-  const bo = xe_bo_create(p, fd, vm, SIZE, 1);
-  const cpu = xe_bo_map(p, fd, bo, SIZE);
-  xe_vm_bind_sync(p, fd, vm, bo, 0n, VA, BigInt(SIZE));
-  return { p, fd, vm, cpu };
-}
 
 /** Starts a thread blocked in WAIT_USER_FENCE {addr == value, queue}. */
 function waiter(p: Process, fd: number, addr: bigint, value: bigint, queue: number): Promise<{ rc: number; errno: number }> {
@@ -43,7 +29,7 @@ function waiter(p: Process, fd: number, addr: bigint, value: bigint, queue: numb
 }
 
 t.test('xe_exec_wait: a store-dword batch through a BO binding', async (t) => {
-  const { p, fd, vm, cpu } = await setup(t);
+  const { p, fd, vm, cpu } = await execDevice(t);
   const q = xe_exec_queue_create(p, fd, vm, RENDER);
   const b = new Batch();
   b.emit(miStoreDwordImm(Number(VA) + 0x4000, 0xc0de));
@@ -55,7 +41,7 @@ t.test('xe_exec_wait: a store-dword batch through a BO binding', async (t) => {
 
 for (const semaphore of [true, false]) {
   t.test(`a ${semaphore ? 'semaphore' : 'looping'} spinner released by a CPU write while other calls are served`, async (t) => {
-    const { p, fd, vm, cpu } = await setup(t);
+    const { p, fd, vm, cpu } = await execDevice(t);
     const q = xe_exec_queue_create(p, fd, vm, RENDER);
     const spinVa = VA + 0x2000n;
     const spinCpu = cpu + 0x2000n;

@@ -6,18 +6,16 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { C, createDevice, errno } from '../src/index.js';
+import { C, errno } from '../src/index.js';
 import { DEBUG } from '../src/uapi/channel.js';
 import { Batch, miBatchBufferEnd, miStoreDwordImm } from '../src/uapi/gpu_commands.js';
 import { engineSelector } from '../src/uapi/sched_inspect.js';
 import {
-  syncobj_create, syncobj_wait, xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_spin_end, xe_spin_init,
-  xe_spin_started, xe_vm_bind_sync, xe_vm_create,
+  syncobj_create, syncobj_wait, xe_exec_queue_create, xe_exec_sync, xe_spin_end, xe_spin_init, xe_spin_started,
 } from '../src/userspace/igt.js';
 import { vmArgWord } from '../src/userspace/vm_inspect.js';
+import { execDevice, VA } from './helpers/exec_device.js';
 
-const VA = 0x1a0000n;
-const SIZE = 0x10000;
 const RENDER = C('DRM_XE_ENGINE_CLASS_RENDER');
 const SIGNAL = C('DRM_XE_SYNC_FLAG_SIGNAL');
 const SYNCOBJ = C('DRM_XE_SYNC_TYPE_SYNCOBJ');
@@ -29,14 +27,7 @@ function batch(...cmds: number[][]): Uint8Array {
 }
 
 t.test('queue state and engine trace around a spinner, a waiting job and a hang', async (t) => {
-  const dev = await createDevice({ profile: 'lnl' });
-  t.teardown(() => dev.close());
-  const p = dev.process;
-  const fd = p.open();
-  const vm = xe_vm_create(p, fd);
-  const bo = xe_bo_create(p, fd, vm, SIZE, 1);
-  const cpu = xe_bo_map(p, fd, bo, SIZE);
-  xe_vm_bind_sync(p, fd, vm, bo, 0n, VA, BigInt(SIZE));
+  const { p, fd, vm, cpu } = await execDevice(t);
   const q = xe_exec_queue_create(p, fd, vm, { engine_class: RENDER, engine_instance: 0, gt_id: 0 });
 
   const idle = p.queueInfo(fd, q)!;
@@ -97,11 +88,7 @@ t.test('queue state and engine trace around a spinner, a waiting job and a hang'
 });
 
 t.test('bad input and the size protocol', async (t) => {
-  const dev = await createDevice({ profile: 'lnl' });
-  t.teardown(() => dev.close());
-  const p = dev.process;
-  const fd = p.open();
-  const vm = xe_vm_create(p, fd);
+  const { p, fd, vm } = await execDevice(t);
   const q = xe_exec_queue_create(p, fd, vm, { engine_class: C('DRM_XE_ENGINE_CLASS_COPY'), engine_instance: 0, gt_id: 0 });
   t.equal(p.queueInfo(fd, 99), null);
   t.equal(p.errno, errno.ENOENT);
