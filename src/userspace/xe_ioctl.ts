@@ -104,6 +104,11 @@ export function xe_exec_queue_create(p: Process, fd: number, vm: number, eci: En
   return unwrap(p, 'xe_exec_queue_create', 'DRM_IOCTL_XE_EXEC_QUEUE_CREATE', __xe_exec_queue_create(p, fd, vm, eci, ext));
 }
 
+/** xe_exec_queue_create_class: a width-1 queue on instance 0 of engine class `cls` of GT 0; its id. */
+export function xe_exec_queue_create_class(p: Process, fd: number, vm: number, cls: number): number {
+  return xe_exec_queue_create(p, fd, vm, { engine_class: cls, engine_instance: 0, gt_id: 0 });
+}
+
 /** A VM_BIND queue on `vm`; returns its id. */
 export function xe_bind_exec_queue_create(p: Process, fd: number, vm: number, ext = 0n): number {
   const eci = { engine_class: C('DRM_XE_ENGINE_CLASS_VM_BIND'), engine_instance: 0, gt_id: 0 };
@@ -337,6 +342,14 @@ export function xe_vm_bind_async(
   p: Process, fd: number, vm: number, execQueue: number, bo: number, offset: bigint, addr: bigint, size: bigint, syncs: readonly FieldsIn[] = [],
 ): void {
   __xe_vm_bind_assert(p, fd, vm, execQueue, bo, offset, addr, size, OP('MAP'), 0, syncs);
+}
+
+/** xe_vm_bind_async_flags: MAP of `bo` (0 with DRM_XE_VM_BIND_FLAG_NULL or CPU_ADDR_MIRROR) with bind `flags`. */
+export function xe_vm_bind_async_flags(
+  p: Process, fd: number, vm: number, execQueue: number, bo: number, offset: bigint, addr: bigint, size: bigint,
+  syncs: readonly FieldsIn[], flags: number,
+): void {
+  __xe_vm_bind_assert(p, fd, vm, execQueue, bo, offset, addr, size, OP('MAP'), flags, syncs);
 }
 
 /** xe_vm_bind_userptr_async: MAP_USERPTR of CPU range `userptr` at `addr`. */
