@@ -170,6 +170,23 @@ for (const p of Object.values(PROFILES) as Profile[]) {
     t.same([...s.mem.view(0x21_0ffe, 2)], [7, 8], 'pages before the faulting one were written');
   });
 
+  t.test(`${p.name}: with the TLB off every access walks and sees the tables as they are`, async (t) => {
+    const s = setup(p);
+    const va = 0x70_0000;
+    const l0 = s.tableAt(va, 0);
+    s.put(l0, s.idx(va, 0), 0x22_0000n | PRESENT_RW);
+    s.mem.view(0x22_0000, 1)[0] = 0xaa;
+    s.mem.view(0x23_0000, 1)[0] = 0xbb;
+    s.mmu.tlbEnabled = false;
+    const walks = s.mmu.walks;
+    t.same(s.mmu.gpuRead(va, 1), bytes(0xaa));
+    t.same(s.mmu.gpuRead(va, 1), bytes(0xaa));
+    t.equal(s.mmu.walks, walks + 2, 'one walk per access');
+    t.equal(s.mmu.tlbSize, 0, 'nothing cached');
+    s.put(l0, s.idx(va, 0), 0x23_0000n | PRESENT_RW);
+    t.same(s.mmu.gpuRead(va, 1), bytes(0xbb), 'a rewritten PTE is used without an invalidation');
+  });
+
   t.test(`${p.name}: the TLB serves stale translations until invalidated`, async (t) => {
     const s = setup(p);
     const va = 0x70_0000;

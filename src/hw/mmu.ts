@@ -70,6 +70,8 @@ export class GpuMmu {
   private readonly compact64k: boolean;
   /** Walks done (TLB misses), for tests and benchmarks. */
   walks = 0;
+  /** The TLB in use; off, every access walks the tables (benchmarks measure the walk with it). */
+  tlbEnabled = true;
 
   constructor(ptm: PtMemory, rootAddr: number) {
     this.ptm = ptm;
@@ -96,7 +98,7 @@ export class GpuMmu {
       this.tlb.delete(vpn);
     }
     const r = this.walk(va, access);
-    if (isFault(r)) return r;
+    if (isFault(r) || !this.tlbEnabled) return r;
     if (this.tlb.size >= TLB_ENTRIES) this.tlb.clear();
     this.tlb.set(vpn, r);
     return r;
