@@ -5,20 +5,12 @@
  */
 import t from 'tap';
 import { isFault } from '../src/hw/mmu.js';
-import { Batch, miBatchBufferEnd, miFlushDw, miStoreDwordImm, miStoreQwordImm } from '../src/uapi/gpu_commands.js';
+import { Batch, miBatchBufferEnd, miFlushDw, miStoreQwordImm } from '../src/uapi/gpu_commands.js';
 import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from '../src/uapi/errno.js';
 import { C } from '../src/uapi/uapi.js';
-import { BO_SIZE, BO_VA, ExecRig, inSync, OFF, out, tlIn, tlOut, ufence } from './helpers/exec_rig.js';
+import { BO_SIZE, BO_VA, ExecRig, inSync, OFF, out, tlIn, tlOut, ufence, storeBatch } from './helpers/exec_rig.js';
 
 const DATA = BO_VA + BigInt(OFF.DATA);
-
-/** A batch storing `value` at GPU VA `addr`. */
-function storeBatch(addr: bigint, value: number): Batch {
-  const b = new Batch();
-  b.emit(miStoreDwordImm(Number(addr), value));
-  b.emit(miBatchBufferEnd());
-  return b;
-}
 
 t.test('a store-dword batch writes the BO, read back through its CPU mapping; the out-syncobj signals', (t) => {
   const x = new ExecRig();

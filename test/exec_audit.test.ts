@@ -13,16 +13,9 @@ import {
 import { ECANCELED, EFAULT, EINVAL, EIO, ENOENT, ETIME } from '../src/uapi/errno.js';
 import type { FieldsIn } from '../src/uapi/codec.js';
 import { C } from '../src/uapi/uapi.js';
-import { BO_SIZE, BO_VA, ExecRig, inSync, OFF, out, tlOut } from './helpers/exec_rig.js';
+import { BO_SIZE, BO_VA, ExecRig, inSync, OFF, out, tlOut, storeBatch } from './helpers/exec_rig.js';
 
 const DATA = BO_VA + BigInt(OFF.DATA);
-
-function storeBatch(addr: bigint, value: number): Batch {
-  const b = new Batch();
-  b.emit(miStoreDwordImm(Number(addr), value));
-  b.emit(miBatchBufferEnd());
-  return b;
-}
 
 t.test('case 31: a bad sync leaves the out-syncs and the queue last fence unchanged', (t) => {
   const x = new ExecRig();

@@ -170,13 +170,19 @@ for (const p of Object.values(PROFILES) as Profile[]) {
     t.same([...s.mem.view(0x21_0ffe, 2)], [7, 8], 'pages before the faulting one were written');
   });
 
-  t.test(`${p.name}: with the TLB off every access walks and sees the tables as they are`, async (t) => {
+  /** va mapped RW to page 0x22_0000 (holding 0xaa); page 0x23_0000 holds 0xbb; l0: its level-0 table. */
+  const twoPages = () => {
     const s = setup(p);
     const va = 0x70_0000;
     const l0 = s.tableAt(va, 0);
     s.put(l0, s.idx(va, 0), 0x22_0000n | PRESENT_RW);
     s.mem.view(0x22_0000, 1)[0] = 0xaa;
     s.mem.view(0x23_0000, 1)[0] = 0xbb;
+    return { s, va, l0 };
+  };
+
+  t.test(`${p.name}: with the TLB off every access walks and sees the tables as they are`, async (t) => {
+    const { s, va, l0 } = twoPages();
     s.mmu.tlbEnabled = false;
     const walks = s.mmu.walks;
     t.same(s.mmu.gpuRead(va, 1), bytes(0xaa));
@@ -188,12 +194,7 @@ for (const p of Object.values(PROFILES) as Profile[]) {
   });
 
   t.test(`${p.name}: the TLB serves stale translations until invalidated`, async (t) => {
-    const s = setup(p);
-    const va = 0x70_0000;
-    const l0 = s.tableAt(va, 0);
-    s.put(l0, s.idx(va, 0), 0x22_0000n | PRESENT_RW);
-    s.mem.view(0x22_0000, 1)[0] = 0xaa;
-    s.mem.view(0x23_0000, 1)[0] = 0xbb;
+    const { s, va, l0 } = twoPages();
     t.same(s.mmu.gpuRead(va, 1), bytes(0xaa));
     const walks = s.mmu.walks;
     s.put(l0, s.idx(va, 0), 0x23_0000n | PRESENT_RW); // the kernel rewrites the PTE

@@ -7,7 +7,7 @@ import type { Vm } from '../../src/kernel/xe/xe_vm.js';
 import { xeSched, type XeSched } from '../../src/kernel/xe/xe_sched.js';
 import { DEBUG, SYS } from '../../src/uapi/channel.js';
 import { packArray, type Fields, type FieldsIn } from '../../src/uapi/codec.js';
-import type { Batch } from '../../src/uapi/gpu_commands.js';
+import { Batch, miBatchBufferEnd, miStoreDwordImm } from '../../src/uapi/gpu_commands.js';
 import { C } from '../../src/uapi/uapi.js';
 import { CallFailed, errnoOf, Rig } from './rig.js';
 
@@ -23,6 +23,14 @@ const SYNCOBJ = C('DRM_XE_SYNC_TYPE_SYNCOBJ');
 const TIMELINE = C('DRM_XE_SYNC_TYPE_TIMELINE_SYNCOBJ');
 const USER_FENCE = C('DRM_XE_SYNC_TYPE_USER_FENCE');
 const SIGNAL = C('DRM_XE_SYNC_FLAG_SIGNAL');
+
+/** A batch storing `value` at GPU VA `addr`. */
+export function storeBatch(addr: bigint, value: number): Batch {
+  const b = new Batch();
+  b.emit(miStoreDwordImm(Number(addr), value));
+  b.emit(miBatchBufferEnd());
+  return b;
+}
 
 /** A syncobj out-sync / in-sync, a timeline one, a user fence. */
 export const out = (handle: number): FieldsIn => ({ type: SYNCOBJ, flags: SIGNAL, handle });
