@@ -216,6 +216,8 @@ t.test('threads: a worker thread issues ioctls on its own channel in the same ad
   p.mem.writeU64(shared, 0x1234n);
   const handle = p.threadHandle();
   const w = new Worker(new URL('./helpers/thread.js', import.meta.url), { workerData: { handle, fd, shared } });
+  // Listen for the exit at once: the thread exits right after posting, possibly before we look.
+  const exited = new Promise((r) => w.once('exit', r));
   const msg = await new Promise<{ cap: string; seen: string; handles: number[] }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
@@ -225,7 +227,7 @@ t.test('threads: a worker thread issues ioctls on its own channel in the same ad
   t.same(msg.handles, [1, 2, 3], 'handles from the thread land in the same file');
   t.equal(p.mem.readU64(shared), 0x5678n, 'the thread wrote our memory');
   t.equal(syncobj_create(p, fd), 4, 'same handle space');
-  await new Promise((r) => w.once('exit', r));
+  await exited;
   await dev.close();
 });
 
