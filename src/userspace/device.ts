@@ -3,11 +3,13 @@
  * thread started by its file URL (user space never imports the kernel); physical memory,
  * the control block and page tables are SharedArrayBuffers handed to it at start.
  */
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CpuPageTable } from '../hw/cpu_mmu.js';
 import { createRegions } from '../hw/memory.js';
 import { getProfile, type Profile, type ProfileName } from '../hw/profile.js';
 import * as ch from '../uapi/channel.js';
+import type { TraceOptions } from '../uapi/trace.js';
 import { DeviceClosed } from './channel.js';
 import { Process, type ThreadHandle } from './process.js';
 
@@ -26,6 +28,11 @@ export interface DeviceOptions {
    * the reason (like drm.debug lines in dmesg); read it with `dev.dmesg()`. Default off.
    */
   dmesg?: boolean;
+  /**
+   * Record every call of every process and thread of the device to this trace file
+   * (docs/trace-format.md); `dev.close()` finishes it. Default: no recording.
+   */
+  record?: string;
 }
 
 /** Options of createProcess. */
@@ -116,9 +123,11 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const regions = createRegions(opts.sysmem ?? profile.sysmem, vram);
   const control = new SharedArrayBuffer(ch.CONTROL_BYTES);
   const ptSab = CpuPageTable.allocate();
-  const worker = new Worker(WORKER_URL, {
-    workerData: { control, regions, profile: profile.name, ptSab, caps: opts.caps ?? [], dmesg: opts.dmesg ?? false },
-  });
+  const caps = opts.caps ?? [];
+  const dmesg = opts.dmesg ?? false;
+  const options: TraceOptions = { profile: profile.name, sysmem: opts.sysmem ?? null, vram: opts.vram ?? null, caps, dmesg };
+  const record = opts.record === undefined ? undefined : { path: resolve(opts.record), options };
+  const worker = new Worker(WORKER_URL, { workerData: { control, regions, profile: profile.name, ptSab, caps, dmesg, record } });
   worker.unref();
   await started(worker, new Int32Array(control));
   return new Device(profile, worker, { control, regions }, ptSab);

@@ -17,6 +17,8 @@ import { EventFd } from './eventfd.js';
 import { fileAs, type KFile } from './file.js';
 import type { MmapRequest } from './mm.js';
 import { Process } from './process.js';
+import type { UserMemory } from './uaccess.js';
+import { Tracer, type RecordSpec } from './trace.js';
 import { monotonicNs, WaitQueue, type CallResult, type Wait } from './wait.js';
 
 /** Major number of the DRM character devices (DRM_MAJOR). */
@@ -34,6 +36,8 @@ export interface BootData {
   caps: number[];
   /** Keep a log of failed calls with their reasons (drm.debug; read with SYS.SYSLOG). */
   dmesg?: boolean;
+  /** Record every call to a trace file (os/trace.ts). */
+  record?: RecordSpec;
 }
 
 /** Result of one system call: RESULT word, ERRNO and 64-bit return words. */
@@ -112,6 +116,8 @@ export class Kernel implements DeviceHost {
   private nextPid = 1;
   /** Failed calls with their reasons, when the log is on (BootData.dmesg). */
   private readonly dmesg: string[] | null;
+  /** The trace recorder, when the device records. */
+  private readonly tracer: Tracer | null;
   stopped = false;
 
   constructor(
@@ -123,6 +129,7 @@ export class Kernel implements DeviceHost {
     this.i32 = new Int32Array(boot.control);
     this.i64 = new BigInt64Array(boot.control);
     this.dmesg = boot.dmesg ? [] : null;
+    this.tracer = boot.record ? new Tracer(boot.record) : null;
     const p = this.newProcess(boot.ptSab, boot.caps);
     this.claimSlot(0, p);
     this.debugOps.register(ch.DEBUG.KERNEL_BUG, () => {
@@ -135,7 +142,8 @@ export class Kernel implements DeviceHost {
   }
 
   private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
-    const p = new Process(this.nextPid++, ptSab, this.phys, this.sysmem, new Set(caps));
+    const wrap = this.tracer ? (um: UserMemory) => this.tracer!.wrap(um) : undefined;
+    const p = new Process(this.nextPid++, ptSab, this.phys, this.sysmem, new Set(caps), wrap);
     this.procs.set(p.pid, p);
     return p;
   }
@@ -158,6 +166,7 @@ export class Kernel implements DeviceHost {
 
   /** Ends a slot of a process that is gone: its call in flight, if any, is never answered. */
   private exitSlot(slot: number): void {
+    this.tracer?.drop(slot);
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_EXITED);
     Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
     this.freeSlot(slot);
@@ -204,6 +213,7 @@ export class Kernel implements DeviceHost {
     const proc = this.slotProc.get(slot)!;
     const nr = this.i32[this.word(slot, ch.CH_SYSCALL)];
     clearReason();
+    this.tracer?.begin(slot, proc.pid, nr, (i) => this.arg(slot, i));
     try {
       const r = this.syscall(slot, proc, nr);
       if (r) this.complete(slot, r);
@@ -211,10 +221,12 @@ export class Kernel implements DeviceHost {
       if (e instanceof Errno) this.complete(slot, { rc: -e.errno });
       else this.bug(slot, e);
     }
+    this.tracer?.park(slot);
   }
 
   /** Writes a result into the slot and wakes its thread. */
   private complete(slot: number, r: SysResult): void {
+    this.tracer?.end(slot, r.rc, r.rets);
     this.i32[this.word(slot, ch.CH_RESULT)] = r.rc < 0 ? -1 : r.rc;
     this.i32[this.word(slot, ch.CH_ERRNO)] = r.rc < 0 ? -r.rc : 0;
     if (r.rc < 0) this.explain(slot, -r.rc);
@@ -245,6 +257,7 @@ export class Kernel implements DeviceHost {
 
   /** An internal error while serving a call: report it to the caller instead of dying. */
   private bug(slot: number, e: unknown): void {
+    this.tracer?.drop(slot);
     this.setMessage(slot, String(e instanceof Error ? (e.stack ?? e.message) : e));
     Atomics.store(this.i32, this.word(slot, ch.CH_STATE), ch.ST_KERNEL_BUG);
     Atomics.notify(this.i32, this.word(slot, ch.CH_STATE));
@@ -447,8 +460,10 @@ export class Kernel implements DeviceHost {
     const still: Parked[] = [];
     for (const w of this.parked) {
       clearReason();
+      this.tracer?.resume(w.slot);
       try {
         const rc = this.step(w, woken, now);
+        this.tracer?.park(w.slot);
         if (rc === null) still.push(w);
         else {
           // fdput before the answer: a release this call was holding up runs first.
@@ -500,6 +515,16 @@ export class Kernel implements DeviceHost {
       if (d !== null) ms = Math.min(ms, Math.max(0, Number(d - now) / 1e6));
     }
     return ms;
+  }
+
+  /** The kernel is about to sleep: recorded calls go to the trace file. */
+  idle(): void {
+    this.tracer?.flush();
+  }
+
+  /** The kernel thread ends: the trace file is finished. */
+  finish(): void {
+    this.tracer?.close();
   }
 
   /** Device close: every process is released; calls in flight learn it from KERNEL_STOPPED. */

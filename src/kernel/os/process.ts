@@ -43,10 +43,12 @@ export class Process implements Task {
     phys: PhysicalMemory,
     sysmem: PageAllocator,
     readonly caps: ReadonlySet<number>,
+    wrapUm: (um: UserMemory) => UserMemory = (um) => um,
   ) {
     this.pt = new CpuPageTable(ptSab);
     this.as = new AddressSpace(this.pt, phys);
-    this.um = new LocalUserMemory(this.as);
+    // A recording kernel wraps the process's user memory (os/trace.ts).
+    this.um = wrapUm(new LocalUserMemory(this.as));
     this.mm = new Mm(this.pt, phys, sysmem);
   }
 
