@@ -4,9 +4,14 @@
  * (later issues add more the same way); the work lives in the library. Usage errors go to
  * stderr with exit status 2; `--help` and `--version` print to stdout and exit 0.
  */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { abiCheck, abiJson, formatAbiReport } from './uapi/abi.js';
+import { decodeTrace, type Trace } from './uapi/trace.js';
+import { formatHeader, formatRecord, recordJson, recordMatches, type RecordFilter } from './uapi/trace_decode.js';
+import { DEMO_VALUE, runDemo } from './userspace/demo.js';
 
 /** Exit status of a usage error (as getopt-based tools use). */
 const USAGE = 2;
@@ -32,6 +37,47 @@ function abi(opts: { json?: boolean; check?: string; strict?: boolean }, cmd: Co
   process.exitCode = report.ok ? 0 : 1;
 }
 
+/** Options of `decode`. */
+interface DecodeOpts {
+  json?: boolean;
+  ioctl?: string[];
+  pid?: string[];
+  partial?: boolean;
+  all?: boolean;
+}
+
+/** The listing of `trace` (or its JSON Lines: the header, then one object per record). */
+function listing(trace: Trace, filter: RecordFilter, json: boolean): string {
+  const records = trace.records.filter((r) => recordMatches(r, filter));
+  if (json) return [JSON.stringify({ type: 'header', ...trace.header }), ...records.map((r) => JSON.stringify(recordJson(r)))].join('\n');
+  return [formatHeader(trace.header), ...records.map(formatRecord)].join('\n');
+}
+
+function decode(file: string, opts: DecodeOpts, cmd: Command): void {
+  const pids = (opts.pid ?? []).map(Number);
+  if (pids.some((p) => !Number.isInteger(p) || p <= 0)) cmd.error(`error: --pid takes process ids, not '${opts.pid?.join(' ')}'`, { exitCode: USAGE });
+  const trace = decodeTrace(readFileSync(file), { partial: opts.partial });
+  process.stdout.write(`${listing(trace, { ioctls: opts.ioctl, pids, all: opts.all }, Boolean(opts.json))}\n`);
+  if (trace.cut) process.stderr.write(`xe-emu: ${file}: cut inside record ${trace.cut.index} at byte ${trace.cut.offset}; ${trace.records.length} records decoded\n`);
+}
+
+async function demo(opts: { profile?: string; record?: string }): Promise<void> {
+  const dir = opts.record ? null : mkdtempSync(join(tmpdir(), 'xe-emu-demo-'));
+  const path = opts.record ?? join(dir as string, 'demo.xetrace');
+  try {
+    const r = await runDemo({ profile: opts.profile as 'lnl', record: path });
+    process.stdout.write(`${listing(decodeTrace(readFileSync(path)), {}, false)}\n`);
+    process.stdout.write(`GPU wrote 0x${r.value.toString(16)} at GPU VA 0x${r.gpuAddr.toString(16)} (read back through the CPU mapping)\n`);
+    if (opts.record) process.stdout.write(`trace: ${path}\n`);
+    if (r.value !== DEMO_VALUE) {
+      process.stderr.write(`xe-emu: the batch should have written 0x${DEMO_VALUE.toString(16)}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The program: global options and every subcommand. */
 function program(): Command {
   const prog = new Command('xe-emu')
@@ -49,6 +95,25 @@ function program(): Command {
     .addHelpText('after', '\nexample:\n  xe-emu abi --check "$(scripts/fetch-kernel-header.sh)"')
     .exitOverride()
     .action(abi);
+  prog
+    .command('demo')
+    .description('run an example UMD-style program (query, BO, VM, bind, exec of a store-dword batch, wait, read back) and print its ioctl log and what the GPU wrote')
+    .addOption(new Option('--profile <name>', 'platform profile').choices(['lnl', 'bmg', 'dg2', 'tgl']).default('lnl'))
+    .option('--record <file>', 'keep the trace in this file (default: a temporary file)')
+    .exitOverride()
+    .action(demo);
+  prog
+    .command('decode')
+    .description('print a trace as an strace-like listing (docs/trace-format.md)')
+    .argument('<trace>', 'trace file')
+    .option('--json', 'JSON Lines: the header, then one object per record')
+    .option('--ioctl <names...>', 'only these ioctls (DRM_IOCTL_XE_EXEC, XE_EXEC or xe_exec)')
+    .option('--pid <pids...>', 'only these processes')
+    .option('--all', "also the user-space allocator's calls (malloc, free)")
+    .option('--partial', 'decode the records before the cut of a truncated trace')
+    .addHelpText('after', '\nexample:\n  xe-emu decode run.xetrace --ioctl XE_VM_BIND XE_EXEC')
+    .exitOverride()
+    .action(decode);
   return prog;
 }
 

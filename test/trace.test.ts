@@ -68,7 +68,10 @@ t.test('a recorded small program decodes to the expected listing', async (t) => 
 
 t.test('filters and JSON', async (t) => {
   const tr = decodeTrace(readFileSync(join(dir, 'small.xetrace')));
+  t.same(tr.records.filter((r) => recordMatches(r, {})).map((r) => r.seq), [0, 2, 5, 7, 8, 9, 10], 'malloc/free hidden');
+  t.equal(tr.records.filter((r) => recordMatches(r, { all: true })).length, 11);
   const vm = tr.records.filter((r) => recordMatches(r, { ioctls: ['XE_VM_DESTROY'] }));
+  t.same(tr.records.filter((r) => recordMatches(r, { ioctls: ['DRM_IOCTL_XE_VM_CREATE', 'xe_vm_destroy'] })).map((r) => r.seq), [2, 5]);
   t.same(vm.map((r) => r.seq), [5]);
   t.same(tr.records.filter((r) => recordMatches(r, { pids: [2] })), []);
   const j = recordJson(vm[0]);

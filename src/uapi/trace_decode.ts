@@ -8,7 +8,7 @@
  * `+read 0x<addr>[<len>]` / `+write 0x<addr>[<len>]`, and a call that blocked ends in
  * `<blocked>`. A failed call's result is `-1 ENAME (-errno)`.
  */
-import { sysName } from './channel.js';
+import { SYS, sysName } from './channel.js';
 import { errnoName } from './errno.js';
 import { formatIoctl } from './format.js';
 import type { MemRange, TraceHeader, TraceRecord } from './trace.js';
@@ -113,11 +113,17 @@ export function recordJson(r: TraceRecord): Record<string, unknown> {
 export interface RecordFilter {
   ioctls?: string[];
   pids?: number[];
+  /** Also the user-space allocator's calls (malloc, free), hidden by default. */
+  all?: boolean;
 }
+
+/** Channel calls a listing hides unless asked for: the allocator behind every struct. */
+const QUIET = new Set([SYS.MALLOC, SYS.FREE]);
 
 /** Whether `r` passes the filter: with `ioctls`, only ioctl records of those names. */
 export function recordMatches(r: TraceRecord, f: RecordFilter): boolean {
   if (f.pids?.length && !f.pids.includes(r.pid)) return false;
+  if (!f.all && r.type === 'syscall' && QUIET.has(r.nr as 6 | 7)) return false;
   if (!f.ioctls?.length) return true;
   if (r.type !== 'ioctl') return false;
   const name = requestName(r.request);
