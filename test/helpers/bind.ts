@@ -17,6 +17,7 @@ import { XE_DRIVER } from '../../src/kernel/xe/xe_drv.js';
 import { XeFile } from '../../src/kernel/xe/xe_file.js';
 import { bindFailInject } from '../../src/kernel/xe/xe_vm_bind.js';
 import type { Vm } from '../../src/kernel/xe/xe_vm.js';
+import { checkVms } from './vm_check.js';
 
 export const OP = {
   MAP: C('DRM_XE_VM_BIND_OP_MAP'),
@@ -86,6 +87,7 @@ export class BindEnv {
       rc = -e.errno;
     }
     if (rc < 0) this.reason = takeReason(-rc);
+    if (name === 'DRM_IOCTL_XE_VM_BIND') checkVms(this.file.vms.entries().map(([, vm]) => vm));
     return { rc, out: args };
   }
 
@@ -119,8 +121,10 @@ export class BindEnv {
     return debugFenceAttach(this.dev.fences, this.file.syncobjs, handle, point)[0];
   }
 
+  /** Signals a test fence; bind jobs waiting on it run, and their VMs are checked. */
   signalFence(id: bigint): void {
     debugFenceSignal(this.dev.fences, id, 0n);
+    checkVms(this.file.vms.entries().map(([, vm]) => vm));
   }
 
   /** Bytes of user memory (heap), zeroed. */

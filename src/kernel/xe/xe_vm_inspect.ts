@@ -156,14 +156,15 @@ function expectedPage(va: XeVma, page: number, userptrPage?: UserptrPage): numbe
 }
 
 /**
- * The physical page of page `page` of a userptr VMA, or undefined when unknown. Userptr
- * pages live in the VMA's private state that the VM_BIND code keeps; until then the checker
- * skips userptr VMAs unless the caller tells it their pages.
+ * The physical page of page `page` of a userptr VMA, or undefined when unknown (that page is
+ * then not checked). By default the checker takes the pages VM_BIND pinned, from the VMA's
+ * private state (XeVmaPriv.userptrPages).
  */
 export type UserptrPage = (va: XeVma, page: number) => number | undefined;
 
 /** Options of checkVmInvariants. */
 export interface CheckOptions {
+  /** The pages of userptr VMAs (default: those of their last pin). */
   userptrPage?: UserptrPage;
   /** Violations reported at most (default 100). */
   max?: number;
@@ -197,7 +198,7 @@ class RunCursor {
 
 /**
  * Compares the VMA tree of `vm` with a full walk of its page-table bytes:
- * - each page of a bound BO VMA (and of a userptr VMA when `userptrPage` knows it) translates
+ * - each page of a bound BO VMA (and of a userptr VMA, at the pages of its last pin) translates
  *   to exactly its page, RW iff not READ_ONLY, with the VMA's pat_index; a bound NULL VMA
  *   translates to NULL leaves with the same RW and PAT; mirror VMAs are not checked;
  * - a VMA without PTEs (not bound, or zapped by MADVISE) has only empty or scratch entries;
@@ -222,12 +223,15 @@ export function checkVmInvariants(vm: Vm, opts: CheckOptions = {}): VmViolation[
     const start = Number(va.start);
     if (!checkGap(start)) return out;
     gap = Number(va.end);
-    const ok = bound(va) ? checkVmaPages(va, runs, opts.userptrPage, report) : checkEmpty(vm, pt, runs, start, gap, 'unbound', report);
+    const ok = bound(va) ? checkVmaPages(va, runs, opts.userptrPage ?? pinnedPage, report) : checkEmpty(vm, pt, runs, start, gap, 'unbound', report);
     if (!ok) return out;
   }
   if (checkGap(2 ** pt.ptm.geo.vaBits)) checkShadow(vm, pt, report);
   return out;
 }
+
+/** A userptr page as VM_BIND last pinned it. */
+const pinnedPage: UserptrPage = (va, page) => va.priv?.userptrPages?.[page];
 
 type Report = (va: number, chk: VmViolation['check'], expected: string, found: string) => boolean;
 
