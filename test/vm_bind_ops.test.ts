@@ -6,44 +6,20 @@ import t, { type Test } from 'tap';
 import { C } from '../src/uapi/uapi.js';
 import { EBUSY, EFAULT, ENOENT, ENOMEM } from '../src/uapi/errno.js';
 import { svmClose, svmInit } from '../src/kernel/xe/xe_svm.js';
-import { entryToBigInt, ptIndex } from '../src/hw/pagetable.js';
 import { PTE_2M, PTE_64K } from '../src/kernel/xe/xe_pt.js';
 import { XE_VMA_DUMPABLE } from '../src/kernel/xe/xe_vma.js';
 import type { Vm } from '../src/kernel/xe/xe_vm.js';
-import { BindEnv, FLAG, OP, VM_FLAG } from './helpers/bind.js';
+import { BindEnv, FLAG, OP, VM_FLAG, entry, gpuRead64, gpuWrite64 } from './helpers/bind.js';
 
 const K64 = 0x10000n;
 const WC = C('DRM_XE_GEM_CPU_CACHING_WC');
 const shared = new BindEnv();
-
-/** Entry of `vm`'s tree at `level` for `va`, through the shadow's tables (0n when the walk stops). */
-function entry(vm: Vm, va: number, level: number): bigint {
-  const pt = vm.pt!;
-  let node = pt.root;
-  while (node.level > level) {
-    const child = node.children[ptIndex(va, node.level)];
-    if (!child) return 0n;
-    node = child;
-  }
-  return entryToBigInt(pt.ptm.readEntry(node.pa, ptIndex(va, level)));
-}
-
-/** GPU read of 8 bytes as a u64; null on a fault. */
-function gpuRead64(vm: Vm, va: number): bigint | null {
-  const r = vm.pt!.mmu.gpuRead(va, 8);
-  return r instanceof Uint8Array ? new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true) : null;
-}
 
 /** The 16 level-0 entries of [va, va + 64K). */
 function entries64K(vm: Vm, va: number): bigint[] {
   return Array.from({ length: 16 }, (_, i) => entry(vm, va + i * 0x1000, 0));
 }
 
-function gpuWrite64(vm: Vm, va: number, v: bigint): boolean {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v, true);
-  return vm.pt!.mmu.gpuWrite(va, b) === null;
-}
 
 function ok(t: Test, e: BindEnv, rc: number, msg: string): void {
   t.equal(rc, 0, `${msg} (${e.reason})`);

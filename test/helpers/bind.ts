@@ -1,6 +1,7 @@
 // An in-process xe device, file and process for VM_BIND tests: ioctl handlers called
 // directly (no worker), with the kernel objects (VMA tree, page tables, fences) at hand.
 import { CpuPageTable } from '../../src/hw/cpu_mmu.js';
+import { entryToBigInt, ptIndex } from '../../src/hw/pagetable.js';
 import { createRegions } from '../../src/hw/memory.js';
 import { getProfile, type ProfileName } from '../../src/hw/profile.js';
 import { decode, pack, packArray, type Fields, type FieldsIn } from '../../src/uapi/codec.js';
@@ -206,6 +207,31 @@ export class BindEnv {
     const rows = vmas.map((r) => [...r.v.map(String), objs.get(r.obj) ?? objs.set(r.obj, objs.size).size, JSON.stringify(r.priv)].join(','));
     return JSON.stringify({ rows, bytes, shadow, used: this.dev.sysmem.usedPages, rawEntries: rawEntries(pt) });
   }
+}
+
+/** Entry of `vm`'s tree at `level` for `va`, through the shadow's tables (0n when the walk stops). */
+export function entry(vm: Vm, va: number, level: number): bigint {
+  const pt = vm.pt!;
+  let node = pt.root;
+  while (node.level > level) {
+    const child = node.children[ptIndex(va, node.level)];
+    if (!child) return 0n;
+    node = child;
+  }
+  return entryToBigInt(pt.ptm.readEntry(node.pa, ptIndex(va, level)));
+}
+
+/** GPU read of 8 bytes as a u64; null on a fault. */
+export function gpuRead64(vm: Vm, va: number): bigint | null {
+  const r = vm.pt!.mmu.gpuRead(va, 8);
+  return r instanceof Uint8Array ? new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true) : null;
+}
+
+/** GPU write of a u64; false on a fault. */
+export function gpuWrite64(vm: Vm, va: number, v: bigint): boolean {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v, true);
+  return vm.pt!.mmu.gpuWrite(va, b) === null;
 }
 
 /** Raw 64-bit values of every entry of every non-scratch table (catches bits forEachEntry decodes away). */

@@ -61,6 +61,8 @@ const CACHING_WB = C('DRM_XE_GEM_CPU_CACHING_WB');
 const OP_SIZE = layoutOf('drm_xe_vm_bind_op').size;
 /** kvmalloc refuses more than INT_MAX bytes. */
 const INT_MAX = 2 ** 31 - 1;
+/** Bind ops copied from user memory per copy_from_user. */
+const OPS_PER_COPY = 1024;
 const PAGE = BigInt(PAGE_SIZE);
 const SZ_64K = 0x10000n;
 
@@ -146,7 +148,15 @@ function copyBindOps(c: IoctlCtx): Fields[] {
   if (n === 0) return [];
   if (n === 1) return [a.bind as Fields];
   check(n * OP_SIZE > INT_MAX, ENOBUFS, '.num_binds %d: the op array does not fit one allocation', n);
-  return decodeArray('drm_xe_vm_bind_op', c.um.copyFromUser(a.vector_of_binds as bigint, n * OP_SIZE), n);
+  // Copied a piece at a time: an array that runs past the caller's memory faults (-EFAULT, as
+  // upstream's copy_from_user after kvmalloc) without the worker first allocating up to 2 GiB.
+  const ops: Fields[] = [];
+  for (let i = 0; i < n; i += OPS_PER_COPY) {
+    const k = Math.min(OPS_PER_COPY, n - i);
+    const bytes = c.um.copyFromUser((a.vector_of_binds as bigint) + BigInt(i * OP_SIZE), k * OP_SIZE);
+    for (const op of decodeArray('drm_xe_vm_bind_op', bytes, k)) ops.push(op);
+  }
+  return ops;
 }
 
 /** Whether PAT index `pat` enables compression (xe_pat_index_get_comp_en). */

@@ -158,6 +158,8 @@ export class VmaOps {
   readonly ops: XeVmaOp[] = [];
   /** The bind flags and prefetch region behind each op. */
   private readonly meta = new Map<XeVmaOp, { flags: number; region: number }>();
+  /** The skip rule of each REMAP, decided when it is committed (vm_bind_ioctl_ops_parse) and kept for staging. */
+  private readonly skips = new Map<XeVmaOp, ReturnType<typeof remapUnbindRange>>();
   /** State of existing VMAs changed by PREFETCH, restored by unwind. */
   private readonly saved = new Map<XeVma, XeVmaPriv>();
   /** The SVM ranges each PREFETCH of a mirror VMA binds (found or created in S3, not yet valid). */
@@ -249,6 +251,7 @@ export class VmaOps {
     if (op.next) this.allocVma();
     this.vm.gpuvm.commit(op);
     const skip = this.remapSkip(op);
+    this.skips.set(op, skip);
     const o = priv(old);
     const piece = (skipped: boolean, pages: number[] | null): XeVmaPriv => ({
       pteFlags: skipped ? pteFlagOfSize(maxPteSize(o.pteFlags)) : 0,
@@ -383,7 +386,9 @@ export class VmaOps {
         if (priv(op.va).tilePresent) pt.stageUnbind(u, Number(op.va.start), Number(op.va.end));
         return;
       case 'remap': {
-        const r = this.remapSkip(op);
+        // The decision made at commit: old may be a VMA of this very ioctl, whose PTE sizes
+        // staging has only just set (upstream's are unset while the ops are parsed).
+        const r = this.skips.get(op)!;
         if (priv(op.va).tilePresent && r.start < r.end) pt.stageUnbind(u, r.start, r.end);
         if (op.prevVa && !r.skipPrev) xeVmaStageBind(this.vm, pt, u, op.prevVa);
         if (op.nextVa && !r.skipNext) xeVmaStageBind(this.vm, pt, u, op.nextVa);
