@@ -11,9 +11,11 @@
  * work keeps the ratios near log(N) / log(1e3).
  *
  * Then the page-table figures of bench/vm.ts: 1 GiB XePt binds, page-table bytes against the
- * minimum, and the bind scaling with page tables (gpuvm + XePt); and the EXEC figures of
- * bench/exec.ts: EXEC round trip against GET_CAP, command-streamer stores per second with and
- * without the TLB, and a bind -> exec -> wait pipeline in jobs per second.
+ * minimum, and the bind scaling with page tables (gpuvm + XePt); then bench/vm_ioctl.ts: the
+ * same through the VM_BIND ioctl on worker devices (1 GiB of BMG VRAM, and the bind + unbind
+ * scaling as ratios to N = 1e3 and to GET_CAP); last, the EXEC figures of bench/exec.ts: EXEC
+ * round trip against GET_CAP, command-streamer stores per second with and without the TLB,
+ * and a bind -> exec -> wait pipeline in jobs per second.
  */
 import { DrmGpuvm } from '../src/kernel/drm/drm_gpuvm.js';
 import { createDevice, IOCTL, pack } from '../src/index.js';
@@ -25,6 +27,7 @@ import { encodeLeaf, encodePde, ptGeometry, PtMemory } from '../src/hw/pagetable
 import { PROFILES } from '../src/hw/profile.js';
 import { execBenchmarks } from './exec.js';
 import { vmBenchmarks } from './vm.js';
+import { vmIoctlBenchmarks } from './vm_ioctl.js';
 
 const N = Number(process.env.XE_EMU_BENCH_N ?? 20_000);
 const ROUNDS = Number(process.env.XE_EMU_BENCH_ROUNDS ?? 9);
@@ -194,4 +197,5 @@ console.log(`  GPU MMU translate, cold 5-level walk  ${ns('cold')}   ${gRatio('c
 console.log(`  bare BigInt walk (no decode, no TLB)  ${ns('bigint')}   ${gRatio('bigint')}x an 8-byte physical read`);
 
 vmBenchmarks((line) => console.log(line), ROUNDS);
+await vmIoctlBenchmarks((line) => console.log(line), ROUNDS);
 await execBenchmarks((line) => console.log(line), ROUNDS, N);
