@@ -1,8 +1,8 @@
 /**
- * Page-table and bind benchmarks of issue 7 item 9, below the ioctl (VM_BIND is not served
- * yet): XePt binds of 1 GiB, page-table bytes against the minimum the entry format needs,
- * and the bind + unbind of one 4K VMA among N at the gpuvm + XePt level. The scaling case
- * takes a `Binder`, so its ioctl-level version only brings another Binder.
+ * Page-table and bind benchmarks of issue 7 item 9 below the ioctl (bench/vm_ioctl.ts has
+ * them through VM_BIND): XePt binds of 1 GiB, contiguous and fragmented, page-table bytes
+ * against the minimum the entry format needs, and the bind + unbind of one 4K VMA among N at
+ * the gpuvm + XePt level.
  */
 import { createRegions, PAGE_SIZE, PageAllocator, PhysicalMemory } from '../src/hw/memory.js';
 import { MAX_HUGEPTE_LEVEL, levelSize, ptGeometry, PtMemory, type PtGeometry } from '../src/hw/pagetable.js';
