@@ -1,7 +1,8 @@
 // VM_BIND cases the other files leave out (the audit in test/README.md maps every case to its
 // test): examples E8-E10 of vm_bind.md 3.8, cases 42 and 68 of section 7, and the bad
 // input (arrays that overlap themselves, the top of the VA space and 2^64 wrap-around, huge
-// num_binds, unreadable op arrays, a BO closed or a userptr unmapped between two binds); each
+// num_binds, unreadable op arrays, a BO closed or a userptr unmapped between two binds), and
+// the VM_BIND half of vm_attrs.md case 24 (MAP of a DONTNEED BO); each
 // failure leaves the VMA tree, the page tables and the memory in use as they were, and the
 // invariant checker (test/helpers/vm_check.ts) runs after every bind.
 import t, { type Test } from 'tap';
@@ -197,11 +198,19 @@ t.test('bad input: a userptr unmapped between two binds', async (t) => {
   t.same(e.vmas(vm), []);
 });
 
-t.test('vm_attrs case 24: MAP of a BO marked DONTNEED', { todo: 'VM_BIND keeps no WILLNEED holder count and has no DONTNEED check (xe_vma_create [B])' }, async (t) => {
+t.test('vm_attrs case 24: MAP of a BO marked DONTNEED is -EBUSY until it is WILLNEED again', async (t) => {
   const vm = e.vmCreate();
   const a = e.bo(0x10000);
-  gemToBo(e.file.objects.get(a)!).purgeable = PURGEABLE_DONTNEED;
-  fails(t, vm, EBUSY, [{ op: OP.MAP, obj: a, addr: 0x100000n, range: K64 }], 'MAP of a DONTNEED BO');
+  ok(t, e.bind(vm, [{ op: OP.MAP, obj: a, addr: 0x100000n, range: K64 }]), 'MAP A');
+  const purge = (val: number): number =>
+    e.call('DRM_IOCTL_XE_MADVISE', { vm_id: vm, start: 0x100000n, range: K64, type: C('DRM_XE_VMA_ATTR_PURGEABLE_STATE'), purge_state_val: { val } }).rc;
+  t.equal(purge(PURGEABLE_DONTNEED), 0, 'MADVISE DONTNEED');
+  t.equal(gemToBo(e.file.objects.get(a)!).purgeable, PURGEABLE_DONTNEED, 'the BO is DONTNEED');
+  fails(t, vm, EBUSY, [{ op: OP.MAP, obj: a, addr: 0x200000n, range: K64 }], 'MAP of it elsewhere');
+  fails(t, vm, EBUSY, [{ op: OP.MAP, flags: FLAG.NULL, addr: 0x300000n, range: K64 }, { op: OP.MAP, obj: a, addr: 0x200000n, range: K64 }], 'after another op: unwound');
+  ok(t, e.bind(vm, [{ op: OP.UNMAP, addr: 0x104000n, range: 0x1000n }]), 'a split of its VMA is no new mapping');
+  t.equal(purge(0), 0, 'MADVISE WILLNEED');
+  ok(t, e.bind(vm, [{ op: OP.MAP, obj: a, addr: 0x200000n, range: K64 }]), 'then the MAP succeeds');
 });
 
 t.test('bad input through the worker: errnos, nothing changes, the worker keeps serving', async (t) => {

@@ -114,9 +114,6 @@ export class AttrMachine {
     const r = this.ioctl('DRM_IOCTL_XE_VM_BIND', { vm_id: id, num_binds: 1, bind: op });
     checkVms([vm]);
     if (r.errno) throw new Error(`VM_BIND errno ${r.errno}`);
-    // VM_BIND does not count the BO's WILLNEED holders yet (the todo test of case 24 in
-    // vm_bind_cases.test.ts); the MADVISE tests need the holder a new WILLNEED VMA takes.
-    if (s.bo !== undefined) gemToBo(this.file.objects.get(s.bo)!).willneedGet();
     return vm.gpuvm.findFirst(s.start, s.range)!;
   }
 

@@ -143,9 +143,14 @@ export function xeVmaStageBind(vm: Vm, pt: XePt, u: PtUpdate, va: XeVma, invalid
  * xe_vm.c). A region outside the BO's placement is -EINVAL, no room -ENOMEM (Bo.migrate).
  */
 export function xeBoMoveToRegion(bo: Bo, region: number): void {
-  check(bo.purgeable === PURGEABLE_DONTNEED, EBUSY, 'prefetch: the BO is marked DONTNEED');
-  check(bo.purgeable === PURGEABLE_PURGED, EINVAL, 'prefetch: the BO was purged');
+  checkPurgeable(bo, 'prefetch');
   bo.migrate(region === REGION_PREF_LOC ? preferredRegion(bo) : region);
+}
+
+/** A BO marked DONTNEED is -EBUSY, a purged one -EINVAL (for a new VMA or a PREFETCH; `what` says which). */
+function checkPurgeable(bo: Bo, what: string): void {
+  check(bo.purgeable === PURGEABLE_DONTNEED, EBUSY, '%s: the BO is marked DONTNEED', what);
+  check(bo.purgeable === PURGEABLE_PURGED, EINVAL, '%s: the BO was purged', what);
 }
 
 /** The PTE_* flag of a PTE size (a skipped REMAP piece records maxpte(old)). */
@@ -217,6 +222,8 @@ export class VmaOps {
       case 'map': {
         const userptr = b.op === OP_MAP_USERPTR;
         const pages = userptr ? xeVmaUserptrPin(this.um, b.offset, b.range, (b.flags & FLAG_READONLY) !== 0) : null;
+        // xe_vma_create [B]: a new VMA of a purgeable BO (REMAP pieces inherit their state instead).
+        if (b.bo) checkPurgeable(gemToBo(b.bo), 'map');
         this.allocVma();
         g.commit(op);
         this.adopt(op.va!, { pteFlags: 0, tilePresent: 0, ufence: null, userptrPages: pages });
