@@ -287,6 +287,11 @@ export class DrmGpuvm<O extends object, A = unknown, P = unknown> {
     return [...(this.links.get(obj) ?? [])];
   }
 
+  /** Whether any VMA maps `obj` (a drm_gpuvm_bo exists), in O(1). */
+  isLinked(obj: O): boolean {
+    return this.links.has(obj);
+  }
+
   /**
    * drm_gpuvm_sm_map_ops_create: the ops that map `req`, splitting what it overlaps.
    * -EINVAL for an invalid range (rangeValid) or a zero range (which the ioctl rejects first).

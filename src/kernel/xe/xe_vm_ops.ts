@@ -465,7 +465,7 @@ export class VmaOps {
     userptrUntrack(va);
     if (!va.obj) return;
     const bo = gemToBo(va.obj);
-    const mapped = this.vm.gpuvm.linked(va.obj).length > 0;
+    const mapped = this.vm.gpuvm.isLinked(va.obj);
     if (va.attrs.purgeableState === PURGEABLE_WILLNEED && bo.dev === this.vm.dev) bo.willneedPut(mapped);
     if (!mapped) bo.moveNotifiers.delete(boMoveNotifier(this.vm));
   }
