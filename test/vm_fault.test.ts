@@ -267,6 +267,10 @@ t.test('BO moves: a non-fault VM rebinds, a fault VM invalidates; VM_BIND counts
   t.equal(bo.willneedCount, 3, 'prev and next hold, old let go');
   ok(t, e, e.bind(plain, [{ op: OP.UNMAP, addr: 0x100000n, range: K64 }]), 'UNMAP');
   t.equal(bo.willneedCount, 1);
+  const moveHooks = bo as unknown as { moveNotifiers: Set<unknown> };
+  t.equal(moveHooks.moveNotifiers.size, 1, 'only the fault VM still hears of moves');
+  t.equal(e.call('DRM_IOCTL_XE_VM_DESTROY', { vm_id: fault }).rc, 0);
+  t.same([bo.willneedCount, moveHooks.moveNotifiers.size], [0, 0], 'destroying the VM releases its VMAs\' holds and its move notifier');
 });
 
 t.test('userptr: the CPU munmap zaps the GPU PTEs; the fault path pins again or fails -EFAULT', async (t) => {

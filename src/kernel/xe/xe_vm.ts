@@ -218,7 +218,11 @@ export class Vm implements QueueVm {
     this.put();
   }
 
-  /** Removes every VMA from the tree; each drops its BO reference. */
+  /**
+   * Removes every VMA from the tree (xe_vma_destroy of each): the BO side lets go (its WILLNEED
+   * hold and this VM's move notifier, through the hook VM_BIND registers), then the VMA drops
+   * its BO reference.
+   */
   private destroyVmas(): void {
     const g = this.gpuvm;
     const ops = g.smUnmapOpsCreate(g.mmStart, g.mmRange);
@@ -227,9 +231,18 @@ export class Vm implements QueueVm {
     for (const op of ops) {
       if (op.op === 'map') continue;
       userptrUntrack(op.va);
+      vmaBoRelease?.(this, op.va);
       op.va.obj?.put();
     }
   }
+}
+
+/** What a destroyed BO VMA releases on its BO (set by xe_vm_ops.ts, which may import xe_bo.ts). */
+let vmaBoRelease: ((vm: Vm, va: XeVma) => void) | null = null;
+
+/** Registers what a VM's closing does for each BO VMA it destroys, besides the BO reference. */
+export function setVmaBoRelease(fn: (vm: Vm, va: XeVma) => void): void {
+  vmaBoRelease = fn;
 }
 
 /** xe_vm_create for a user VM: page tables (root and scratch), default bind queue, then the ASID. */

@@ -33,7 +33,7 @@ import { gemToBo, preferredRegion, type Bo, type BoMoveNotifier } from './xe_bo.
 import { maxPteSize, PTE_1G, PTE_2M, PTE_4K, PTE_64K, remapUnbindRange, type BindRange, type PtUpdate, type XePt } from './xe_pt.js';
 import { hasMapping, svmOf, type SvmRange } from './xe_svm.js';
 import { userptrTrack, userptrUntrack, xeVmaUserptrPin } from './xe_userptr.js';
-import type { Vm } from './xe_vm.js';
+import { setVmaBoRelease, type Vm } from './xe_vm.js';
 import {
   defaultMemAttr, PURGEABLE_DONTNEED, PURGEABLE_PURGED, PURGEABLE_WILLNEED, XE_VMA_DUMPABLE, XE_VMA_MADV_AUTORESET, XE_VMA_NULL, XE_VMA_READ_ONLY, XE_VMA_SYSTEM_ALLOCATOR,
   type VmaUfence, type XeVma, type XeVmaMemAttr, type XeVmaPriv,
@@ -463,13 +463,23 @@ export class VmaOps {
   /** A VMA this ioctl removed: its notifier goes, its BO loses a WILLNEED holder (xe_vma_destroy). */
   private dropRemoved(va: XeVma): void {
     userptrUntrack(va);
-    if (!va.obj) return;
-    const bo = gemToBo(va.obj);
-    const mapped = this.vm.gpuvm.isLinked(va.obj);
-    if (va.attrs.purgeableState === PURGEABLE_WILLNEED && bo.dev === this.vm.dev) bo.willneedPut(mapped);
-    if (!mapped) bo.moveNotifiers.delete(boMoveNotifier(this.vm));
+    boRelease(this.vm, va);
   }
 }
+
+/**
+ * The BO side of destroying BO VMA `va` of `vm` (xe_vma_destroy): one WILLNEED holder less,
+ * and the VM stops hearing of moves once no VMA of it maps the BO.
+ */
+function boRelease(vm: Vm, va: XeVma): void {
+  if (!va.obj) return;
+  const bo = gemToBo(va.obj);
+  const mapped = vm.gpuvm.isLinked(va.obj);
+  if (va.attrs.purgeableState === PURGEABLE_WILLNEED && bo.dev === vm.dev) bo.willneedPut(mapped);
+  if (!mapped) bo.moveNotifiers.delete(boMoveNotifier(vm));
+}
+
+setVmaBoRelease(boRelease);
 
 /** Whether `va` has the default memory attributes (xe_vma_has_default_mem_attrs; purgeable state aside). */
 function hasDefaultMemAttrs(va: XeVma): boolean {
