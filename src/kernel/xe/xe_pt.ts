@@ -335,8 +335,8 @@ export class XePt {
     u.done = true;
   }
 
-  /** begin + `stage` + apply; abort when `stage` throws. */
-  private now<T>(stage: (u: PtUpdate) => T): T {
+  /** An update applied at once: begin + `stage` + apply; abort when `stage` throws. */
+  now<T>(stage: (u: PtUpdate) => T): T {
     const u = this.begin();
     let r: T;
     try {

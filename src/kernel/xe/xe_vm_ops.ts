@@ -538,14 +538,7 @@ function invalidateVma(vm: Vm, va: XeVma): void {
 /** The PTEs of `va` rewritten now, applied at once (xe_vma_rebind); errors as XePt.bind. */
 export function xeVmaRebind(vm: Vm, va: XeVma): void {
   const pt = vm.pt!;
-  const u = pt.begin();
-  try {
-    xeVmaStageBind(vm, pt, u, va);
-  } catch (e) {
-    pt.abort(u);
-    throw e;
-  }
-  pt.apply(u);
+  pt.now((u) => xeVmaStageBind(vm, pt, u, va));
 }
 
 function rebindMoved(vm: Vm, va: XeVma): void {
