@@ -21,9 +21,9 @@ export const REC = {
   MUNMAP: 5,
   /** Any other system call of the channel (malloc, dup, eventfd, threads, processes, ...). */
   SYSCALL: 6,
-  /** Reserved (planned): a CPU write of memory the GPU later reads. */
+  /** A CPU write of user memory the GPU can read (a BO mapping, userptr or mirrored memory). */
   CPU_WRITE: 16,
-  /** Reserved (planned): a CPU read of memory the GPU wrote. */
+  /** A CPU read of user memory the GPU can write, with the bytes read. */
   CPU_READ: 17,
 } as const;
 
@@ -51,12 +51,16 @@ export interface MemRange {
 }
 
 /** Fields every record has. */
-interface RecordBase {
+interface RecordHead {
   /** Order in which the call entered the kernel (0, 1, ...); file order is completion order. */
   seq: number;
   pid: number;
   /** Thread: its channel slot. */
   tid: number;
+}
+
+/** Fields every system-call record has. */
+interface RecordBase extends RecordHead {
   /** What the call returned to the user (RESULT: -1 on failure). */
   ret: number;
   /** errno of a failed call, 0 on success. */
@@ -118,8 +122,22 @@ export interface SyscallRecord extends RecordBase {
   rets: bigint[];
 }
 
+/**
+ * A CPU access to user memory shared with the GPU (docs/trace-format.md, types 16 and 17):
+ * `cpu_write` the bytes the CPU stored (a replay stores them), `cpu_read` the bytes the CPU
+ * loaded (a replay checks that its memory holds them once the GPU has caught up).
+ */
+export interface CpuAccessRecord extends RecordHead {
+  type: 'cpu_write' | 'cpu_read';
+  addr: bigint;
+  data: Uint8Array;
+}
+
+/** A record of a system call (every type but the CPU accesses). */
+export type CallRecord = IoctlRecord | OpenRecord | CloseRecord | MmapRecord | MunmapRecord | SyscallRecord;
+
 /** One record of a trace. */
-export type TraceRecord = IoctlRecord | OpenRecord | CloseRecord | MmapRecord | MunmapRecord | SyscallRecord;
+export type TraceRecord = CallRecord | CpuAccessRecord;
 
 /**
  * Output fields the kernel chooses, which a replay remaps between the recorded and the
@@ -173,6 +191,9 @@ export function encodeRecord(r: TraceRecord): Uint8Array {
       return packr.pack([REC.MUNMAP, ...head, u64(r.addr), u64(r.length), r.ret, r.errno]);
     case 'syscall':
       return packr.pack([REC.SYSCALL, ...head, r.nr, r.args.map(u64), r.rets.map(u64), r.ret, r.errno]);
+    case 'cpu_write':
+    case 'cpu_read':
+      return packr.pack([r.type === 'cpu_write' ? REC.CPU_WRITE : REC.CPU_READ, ...head, u64(r.addr), r.data]);
   }
 }
 
@@ -223,7 +244,9 @@ function memRanges(w: Wire, i: number, what: string): MemRange[] {
   });
 }
 
-const LENGTHS: Record<number, number> = { [REC.IOCTL]: 12, [REC.OPEN]: 7, [REC.CLOSE]: 7, [REC.MMAP]: 13, [REC.MUNMAP]: 8, [REC.SYSCALL]: 9 };
+const LENGTHS: Record<number, number> = {
+  [REC.IOCTL]: 12, [REC.OPEN]: 7, [REC.CLOSE]: 7, [REC.MMAP]: 13, [REC.MUNMAP]: 8, [REC.SYSCALL]: 9, [REC.CPU_WRITE]: 6, [REC.CPU_READ]: 6,
+};
 
 /** One wire record as a TraceRecord; throws an Error saying what is wrong. */
 function fromWire(v: unknown): TraceRecord {
@@ -250,6 +273,11 @@ function fromWire(v: unknown): TraceRecord {
     }
     case REC.MUNMAP:
       return { type: 'munmap', ...base, addr: big(v, 4, 'addr'), length: big(v, 5, 'length'), ...tail(6) };
+    case REC.CPU_WRITE:
+    case REC.CPU_READ: {
+      if (!(v[5] instanceof Uint8Array)) throw new Error('bytes (element 5): not bin');
+      return { type: type === REC.CPU_WRITE ? 'cpu_write' : 'cpu_read', ...base, addr: big(v, 4, 'addr'), data: v[5] };
+    }
     default: {
       const words = (i: number, what: string): bigint[] => {
         if (!Array.isArray(v[i])) throw new Error(`${what} (element ${i}): not an array`);

@@ -11,10 +11,15 @@
 import { SYS, sysName } from './channel.js';
 import { errnoName } from './errno.js';
 import { formatIoctl } from './format.js';
-import type { MemRange, TraceHeader, TraceRecord } from './trace.js';
+import type { CallRecord, MemRange, TraceHeader, TraceRecord } from './trace.js';
 import { requestName } from './uapi.js';
 
 const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+/** Bytes as a hex string. */
+function hexBytes(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
 
 /** The header as a comment line of the listing. */
 export function formatHeader(h: TraceHeader): string {
@@ -23,7 +28,7 @@ export function formatHeader(h: TraceHeader): string {
   return `# xe-emu trace v${h.version}: profile ${o.profile}, sysmem ${size(o.sysmem)}, vram ${size(o.vram)}, caps [${o.caps.join(',')}], dmesg ${o.dmesg ? 'on' : 'off'}`;
 }
 
-function result(r: TraceRecord, ok: string): string {
+function result(r: CallRecord, ok: string): string {
   if (r.errno === 0) return ok;
   const name = errnoName(r.errno);
   return `-1 ${name ?? 'errno'} (-${r.errno})`;
@@ -78,17 +83,15 @@ function formatCall(r: TraceRecord): string {
       const rets = words(r.rets);
       return `${sysName(r.nr)}(${words(r.args)}) = ${result(r, String(r.ret))}${rets && r.errno === 0 ? ` [${rets}]` : ''}`;
     }
+    case 'cpu_write':
+    case 'cpu_read':
+      return `${r.type}(${hex(r.addr)}[${r.data.length}]) ${hexBytes(r.data.subarray(0, 16))}${r.data.length > 16 ? '...' : ''}`;
   }
 }
 
 /** One listing line. */
 export function formatRecord(r: TraceRecord): string {
   return `${String(r.seq).padStart(4)} ${r.pid}/${r.tid} ${formatCall(r)}`;
-}
-
-/** Bytes as a hex string. */
-function hexBytes(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 
 /**
@@ -99,6 +102,7 @@ export function recordJson(r: TraceRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(r)) {
     if (typeof v === 'bigint') out[k] = hex(v);
+    else if (v instanceof Uint8Array) out[k] = hexBytes(v);
     else if (k === 'reads' || k === 'writes') out[k] = (v as MemRange[]).map((x) => ({ addr: hex(x.addr), data: hexBytes(x.data) }));
     else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'bigint' ? hex(x) : x));
     else out[k] = v;
