@@ -1,7 +1,7 @@
 /**
  * The CPU MMU of an emulated process: a flat page table over the user address window,
  * kept in a SharedArrayBuffer so that the process's threads and the kernel translate the
- * same way. An entry is `(pfn << 2) | WRITE | PRESENT`, 0 when nothing is mapped.
+ * same way. An entry is `TRACED | (pfn << 2) | WRITE | PRESENT`, 0 when nothing is mapped.
  */
 import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from './memory.js';
 
@@ -9,6 +9,13 @@ import { PAGE_SHIFT, PAGE_SIZE, type PhysicalMemory } from './memory.js';
 export const PTE_PRESENT = 1;
 /** Entry bit: the page is writable. */
 export const PTE_WRITE = 2;
+/**
+ * Entry bit (a software bit, like x86's AVL bits): the page is shared with the GPU and the
+ * device records or replays a trace, so CPU accesses to it are trace records (types 16, 17).
+ */
+export const PTE_TRACED = 0x8000_0000;
+/** Entry bits of the page frame number, shifted left by 2. */
+const PTE_PFN = 0x7fff_fffc;
 
 /** Default start of the user address window (page aligned, typical of x86-64 mmap areas). */
 export const USER_BASE = 0x7f00_0000_0000n;
@@ -68,7 +75,19 @@ export class CpuPageTable {
 
   /** Maps page index `i` to physical address `pa`. */
   map(i: number, pa: number, writable: boolean): void {
+    if (pa / PAGE_SIZE >= 2 ** 29) throw new RangeError(`physical address 0x${pa.toString(16)}: beyond the page table's 29-bit frame numbers`);
     Atomics.store(this.pte, i, (((pa / PAGE_SIZE) << 2) | PTE_PRESENT | (writable ? PTE_WRITE : 0)) >>> 0);
+  }
+
+  /** Marks the mapped page index `i` as shared with the GPU under a trace (PTE_TRACED). */
+  setTraced(i: number): void {
+    if (Atomics.load(this.pte, i) & PTE_PRESENT) Atomics.or(this.pte, i, PTE_TRACED);
+  }
+
+  /** Whether the page holding `addr` is mapped and marked PTE_TRACED. */
+  isTraced(addr: bigint): boolean {
+    const i = this.pageIndex(addr);
+    return i >= 0 && (this.pte[i] & (PTE_TRACED | PTE_PRESENT)) >>> 0 === (PTE_TRACED | PTE_PRESENT) >>> 0;
   }
 
   /** Unmaps page index `i`. */
@@ -87,7 +106,7 @@ export class CpuPageTable {
     if (inPage + len > PAGE_SIZE) return -1;
     const e = this.pte[(off - inPage) / PAGE_SIZE];
     if (!(e & PTE_PRESENT) || (write && !(e & PTE_WRITE))) return -1;
-    return (e >>> 2) * PAGE_SIZE + inPage;
+    return ((e & PTE_PFN) >>> 2) * PAGE_SIZE + inPage;
   }
 
   /** Physical address of the page at `addr` (page aligned down), or -1 when not mapped for the access. */
@@ -96,7 +115,7 @@ export class CpuPageTable {
     if (i < 0) return -1;
     const e = this.pte[i];
     if (!(e & PTE_PRESENT) || (write && !(e & PTE_WRITE))) return -1;
-    return (e >>> 2) * PAGE_SIZE;
+    return ((e & PTE_PFN) >>> 2) * PAGE_SIZE;
   }
 }
 
