@@ -232,6 +232,13 @@ export const DEBUG = {
    * logical instance, gt_id) executed, decoded. -ENOENT: no such engine.
    */
   ENGINE_TRACE: 18,
+  /**
+   * Lets the device settle (trace replay): runs GPU work and re-checks parked calls until
+   * nothing is runnable or ARG1 slices are spent (0: a default budget). RET0 = 1 when the GPU
+   * is idle or only polls memory, 0 when work is still runnable; RET1 = nanoseconds until the
+   * nearest deadline of a parked call or of GPU work (a job timeout), all ones when none.
+   */
+  SETTLE: 19,
 } as const;
 
 /** mmap prot bits of SYS.MMAP (PROT_READ, PROT_WRITE). */

@@ -75,10 +75,9 @@ export class Channel {
 
   /** Makes system call `nr` with up to 6 arguments; blocks until the kernel answers. */
   call(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): SysReturn {
-    this.claim();
-    const args = this.args;
-    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
-    return this.post(nr);
+    this.post(nr, a0, a1, a2, a3, a4, a5);
+    this.await();
+    return this.collect();
   }
 
   /**
@@ -86,6 +85,24 @@ export class Channel {
    * unsigned int) go into the argument words as 32-bit halves, extended as C would.
    */
   callIoctl(fd: number, request: number, argp: bigint): SysReturn {
+    this.postIoctl(fd, request, argp);
+    this.await();
+    return this.collect();
+  }
+
+  /**
+   * Posts system call `nr` and returns at once; `poll` (or `wait`) collects the answer. For a
+   * driver of several slots from one thread (trace replay); `call` is post + wait.
+   */
+  post(nr: number, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n, a4 = 0n, a5 = 0n): void {
+    this.claim();
+    const args = this.args;
+    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3; args[4] = a4; args[5] = a5;
+    this.submit(nr);
+  }
+
+  /** Posts ioctl(fd, request, argp) as callIoctl does, without waiting (see post). */
+  postIoctl(fd: number, request: number, argp: bigint): void {
     this.claim();
     const w = this.argWord;
     const i32 = this.i32;
@@ -94,7 +111,47 @@ export class Channel {
     i32[w + 2] = request;
     i32[w + 3] = 0;
     this.args[2] = argp;
-    return this.post(ch.SYS.IOCTL);
+    this.submit(ch.SYS.IOCTL);
+  }
+
+  /** Whether the kernel has taken the posted call (the slot left REQUEST). */
+  taken(): boolean {
+    return Atomics.load(this.i32, this.stateIdx) !== ch.ST_REQUEST;
+  }
+
+  /** Waits until the kernel has taken the posted call (the slot left REQUEST). */
+  awaitTaken(): void {
+    for (let i = 0; !this.taken(); i++) {
+      if (i < ch.SPIN_ROUNDS) continue;
+      this.checkAlive();
+      Atomics.wait(this.i32, this.stateIdx, ch.ST_REQUEST, 1);
+    }
+  }
+
+  /**
+   * The answer to the posted call, or null while there is none. Throws as `call` does when
+   * the process exited, the kernel hit a bug or is gone.
+   */
+  poll(): SysReturn | null {
+    if (this.done()) return this.collect();
+    this.checkAlive();
+    return null;
+  }
+
+  /**
+   * Waits up to `ms` for the answer to the posted call (spinning first, then sleeping on the
+   * slot); the answer, or null when there is none yet.
+   */
+  wait(ms: number): SysReturn | null {
+    for (let i = 0; i < ch.SPIN_ROUNDS; i++) if (this.done()) return this.collect();
+    const st = Atomics.load(this.i32, this.stateIdx);
+    if (!answered(st)) {
+      this.checkAlive();
+      Atomics.store(this.i32, this.sleepIdx, 1);
+      Atomics.wait(this.i32, this.stateIdx, st, ms);
+      Atomics.store(this.i32, this.sleepIdx, 0);
+    }
+    return this.poll();
   }
 
   /** Marks the channel dead after its process exited (see ProcessExited). */
@@ -135,7 +192,8 @@ export class Channel {
     }
   }
 
-  private post(nr: number): SysReturn {
+  /** Moves the claimed slot, arguments written, to REQUEST and rings the kernel if it sleeps. */
+  private submit(nr: number): void {
     const i32 = this.i32;
     i32[this.base / 4 + ch.CH_SYSCALL] = nr;
     // Fails only when the process was killed while the call was being written.
@@ -145,7 +203,11 @@ export class Channel {
       Atomics.add(i32, ch.CTL_DOORBELL, 1);
       Atomics.notify(i32, ch.CTL_DOORBELL, 1);
     }
-    this.await();
+  }
+
+  /** Reads the answer of a call whose slot has been answered and frees the slot. */
+  private collect(): SysReturn {
+    const i32 = this.i32;
     const st = Atomics.load(i32, this.stateIdx);
     if (st === ch.ST_EXITED) this.gone();
     if (st === ch.ST_KERNEL_BUG) {

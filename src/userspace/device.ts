@@ -102,16 +102,17 @@ export class Device {
   /**
    * Stops the kernel and waits for its thread to end. A call in flight in any thread, and
    * every later call on the device or its processes, throws DeviceClosed; closing again
-   * does nothing.
+   * does nothing. The stop is asked for by `via` (default: the default process, which must
+   * still be alive and idle).
    */
-  async close(): Promise<void> {
+  async close(via: Process = this.process): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // The worker is unref'd so that a forgotten close never keeps a program alive; while we
     // wait for it to end it must keep the event loop alive.
     this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.process.rawSyscall(ch.SYS.SHUTDOWN);
+    via.rawSyscall(ch.SYS.SHUTDOWN);
     await exited;
   }
 }

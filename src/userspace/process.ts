@@ -74,7 +74,8 @@ export class Process {
   readonly pid: number;
   readonly mem: UserMem;
   private readonly chan: Channel;
-  private readonly handle: ThreadHandle;
+  /** This thread's handle: its process's page table and its channel slot (trace replay drives them directly). */
+  readonly handle: ThreadHandle;
   private rets: BigInt64Array<ArrayBufferLike> = new BigInt64Array(4);
 
   constructor(h: ThreadHandle) {

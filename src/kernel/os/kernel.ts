@@ -81,6 +81,9 @@ export interface Background {
   deadline(): bigint | null;
 }
 
+/** Background slices one DEBUG.SETTLE runs at most unless it names its own budget. */
+const SETTLE_SLICES = 4096;
+
 /** Lines the failure log keeps (the oldest go first). */
 const DMESG_LINES = 1000;
 
@@ -139,6 +142,23 @@ export class Kernel implements DeviceHost {
       this.panicked = true;
     });
     this.debugOps.register(ch.DEBUG.PARKED, () => [BigInt(this.parked.length)]);
+    this.debugOps.register(ch.DEBUG.SETTLE, (_p, a) => this.settle(Number(BigInt.asUintN(32, a[0])) || SETTLE_SLICES));
+  }
+
+  /**
+   * DEBUG.SETTLE: background slices and parked-call re-checks until the GPU has nothing
+   * runnable or `budget` slices are spent; [1 when settled, ns to the nearest deadline].
+   */
+  private settle(budget: number): bigint[] {
+    let state: BackgroundState = 'busy';
+    for (let i = 0; i < budget && state === 'busy'; i++) {
+      this.runWaits();
+      state = this.runBackground();
+    }
+    this.runWaits();
+    const next = this.nextDeadline();
+    const left = next === null ? -1n : next > monotonicNs() ? next - monotonicNs() : 0n;
+    return [state === 'busy' ? 0n : 1n, BigInt.asUintN(64, left)];
   }
 
   private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
@@ -506,15 +526,19 @@ export class Kernel implements DeviceHost {
     return state;
   }
 
+  /** The nearest deadline of a parked call or of background work (absolute ns), or null. */
+  private nextDeadline(): bigint | null {
+    let next: bigint | null = null;
+    for (const d of [...this.parked.map((w) => w.wait.deadline), ...this.background.map((b) => b.deadline())]) {
+      if (d !== null && (next === null || d < next)) next = d;
+    }
+    return next;
+  }
+
   /** Milliseconds the loop may sleep before the next parked or background deadline (capped). */
   sleepMs(cap: number): number {
-    let ms = cap;
-    const now = monotonicNs();
-    const deadlines = [...this.parked.map((w) => w.wait.deadline), ...this.background.map((b) => b.deadline())];
-    for (const d of deadlines) {
-      if (d !== null) ms = Math.min(ms, Math.max(0, Number(d - now) / 1e6));
-    }
-    return ms;
+    const next = this.nextDeadline();
+    return next === null ? cap : Math.min(cap, Math.max(0, Number(next - monotonicNs()) / 1e6));
   }
 
   /** The kernel is about to sleep: recorded calls go to the trace file. */
