@@ -7,11 +7,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
 import { abiCheck, abiJson, formatAbiReport } from './uapi/abi.js';
 import { decodeTrace, type Trace } from './uapi/trace.js';
 import { formatHeader, formatRecord, recordJson, recordMatches, type RecordFilter } from './uapi/trace_decode.js';
 import { DEMO_VALUE, runDemo } from './userspace/demo.js';
+import { replayTrace, type ReplayReport } from './userspace/replay.js';
 
 /** Exit status of a usage error (as getopt-based tools use). */
 const USAGE = 2;
@@ -78,6 +80,61 @@ async function demo(opts: { profile?: string; record?: string }): Promise<void> 
   }
 }
 
+/** Options of `replay`. */
+interface ReplayOpts {
+  all?: boolean;
+  json?: boolean;
+  partial?: boolean;
+  quiet?: boolean;
+}
+
+/** Records above which a terminal gets a progress bar. */
+const PROGRESS_RECORDS = 10_000;
+
+/** The text report: each divergence, the summary table (unless quiet), the totals line. */
+function replayText(file: string, r: ReplayReport, quiet: boolean): string {
+  const out: string[] = [];
+  for (const d of r.divergences) {
+    out.push(`divergence at record ${d.index} (byte ${d.offset}): seq ${d.seq}, pid ${d.pid}, tid ${d.tid}`);
+    out.push(`  recorded: ${d.recorded.trim()}`, `  replayed: ${d.replayed.trim()}`, ...d.fields.map((f) => `  ${f}`));
+  }
+  if (!quiet) {
+    const names = Object.keys(r.summary).sort();
+    const width = Math.max(0, ...names.map((n) => n.length));
+    for (const n of names) out.push(`  ${n.padEnd(width)}  ${Object.entries(r.summary[n]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const [why, n] of Object.entries(r.notReplayed)) out.push(`  not replayed: ${why}: ${n}`);
+  }
+  if (r.cut) out.push(`${file}: cut inside record ${r.cut.index} at byte ${r.cut.offset}; the ${r.records} records before it were replayed`);
+  const stop = r.divergences.length && r.replayed + sum(r.notReplayed) < r.records ? ' (stopped at the first; --all for every one)' : '';
+  out.push(`${file}: ${r.records} records, ${r.replayed} calls replayed, ${r.divergences.length} divergence${r.divergences.length === 1 ? '' : 's'}${stop}`);
+  return out.join('\n');
+}
+
+function sum(m: Record<string, number>): number {
+  return Object.values(m).reduce((a, b) => a + b, 0);
+}
+
+async function replay(file: string, opts: ReplayOpts): Promise<void> {
+  const bytes = readFileSync(file);
+  let bar: SingleBar | null = null;
+  const progress = (done: number, total: number): void => {
+    if (!bar && process.stderr.isTTY && total > PROGRESS_RECORDS) {
+      bar = new SingleBar({ stream: process.stderr, format: 'replay [{bar}] {value}/{total} records' });
+      bar.start(total, 0);
+    }
+    bar?.update(done);
+  };
+  let r: ReplayReport;
+  try {
+    r = await replayTrace(bytes, { all: opts.all, partial: opts.partial, progress });
+  } finally {
+    (bar as SingleBar | null)?.stop();
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify({ trace: file, ...r })}\n`);
+  else process.stdout.write(`${replayText(file, r, Boolean(opts.quiet))}\n`);
+  process.exitCode = r.divergences.length ? 1 : 0;
+}
+
 /** The program: global options and every subcommand. */
 function program(): Command {
   const prog = new Command('xe-emu')
@@ -114,6 +171,17 @@ function program(): Command {
     .addHelpText('after', '\nexample:\n  xe-emu decode run.xetrace --ioctl XE_VM_BIND XE_EXEC')
     .exitOverride()
     .action(decode);
+  prog
+    .command('replay')
+    .description('replay a trace on a fresh device and compare every result and kernel write; exit 0: none differs, 1: a divergence, 2: an unreadable trace')
+    .argument('<trace>', 'trace file')
+    .option('--all', 'report every divergence (default: stop at the first)')
+    .option('--json', 'one JSON object: the summary and the divergences')
+    .option('--partial', 'replay the records before the cut of a truncated trace')
+    .option('--quiet', 'no per-call summary table')
+    .addHelpText('after', '\nexample:\n  xe-emu replay run.xetrace --all')
+    .exitOverride()
+    .action(replay);
   return prog;
 }
 

@@ -19,5 +19,6 @@ export {
 } from './uapi/codec.js';
 export type { ConstName, IoctlName, IoctlStruct, RuntimeName, StructIn, StructName, StructOut } from './uapi/typed.js';
 export { formatIoctl, formatStruct } from './uapi/format.js';
+export { replayTrace, type Divergence, type ReplayOptions, type ReplayReport } from './userspace/replay.js';
 export * as igt from './userspace/igt.js';
 export * as libdrm from './userspace/libdrm.js';
