@@ -1,0 +1,211 @@
+// Trace replay (replayTrace, docs/trace-format.md "Replay"): recorded programs replay with no
+// divergence (a UMD-style flow, two processes, a thread released by another thread's call,
+// failing calls, shifted ids); edited traces diverge at the edited record with the field
+// named; a wait that would block forever is reported, not waited for; truncated traces.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import t from 'tap';
+import { C, DEBUG, replayTrace, type Process } from '../src/index.js';
+import { EINVAL, ENOENT, ETIME } from '../src/uapi/errno.js';
+import { decodeTrace, TraceError, type IoctlRecord } from '../src/uapi/trace.js';
+import {
+  __ioctl, __syncobj_wait, __xe_vm_destroy, prime_fd_to_handle, prime_handle_to_fd, syncobj_create, syncobj_signal, syncobj_wait,
+  xe_bo_create, xe_vm_create,
+} from '../src/userspace/igt.js';
+import { dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
+
+const INT64_MAX = (1n << 63n) - 1n;
+const WAIT_FOR_SUBMIT = C('DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT');
+
+t.test('a UMD-style flow replays with no divergence; the summary counts each call', async (t) => {
+  const bytes = await record('flow.xetrace', (_d, p) => flow(p));
+  const tr = decodeTrace(bytes);
+  const r = await replayTrace(bytes);
+  t.same(r.divergences, []);
+  t.equal(r.records, tr.records.length);
+  t.equal(r.replayed, tr.records.length - 1, 'every call but the shutdown');
+  t.same(r.notReplayed, { 'shutdown (the replay closes the device at its end)': 1 });
+  const count = (name: string): number => tr.records.filter((x) => x.type === 'ioctl' && ioctlIndex([x], name) === 0).length;
+  for (const name of ['DRM_IOCTL_XE_VM_BIND', 'DRM_IOCTL_XE_EXEC', 'DRM_IOCTL_SYNCOBJ_WAIT', 'DRM_IOCTL_XE_GEM_CREATE']) {
+    t.ok(count(name) > 0, `${name} recorded`);
+    t.same(r.summary[name], { ok: count(name) }, `${name} counted`);
+  }
+  t.same(r.summary.mmap, { ok: 1 });
+  t.same(r.summary.open, { ok: 1 });
+});
+
+t.test('two processes sharing a BO through PRIME replay with no divergence', async (t) => {
+  const bytes = await record('procs.xetrace', (dev, p) => {
+    const q = dev.createProcess();
+    const fd = p.open();
+    const fd2 = q.open();
+    const vm = xe_vm_create(p, fd);
+    const bo = xe_bo_create(p, fd, 0, 0x10000, 1);
+    const dmabuf = prime_handle_to_fd(p, fd, bo);
+    const passed = q.receiveFd(p, dmabuf);
+    const imported = prime_fd_to_handle(q, fd2, passed);
+    xe_vm_create(q, fd2);
+    // A failing call in the second process: no such VM there.
+    t.equal(__xe_vm_destroy(q, fd2, vm + 5), -ENOENT);
+    q.close(passed);
+    t.ok(imported > 0);
+    q.exit();
+  });
+  const tr = decodeTrace(bytes);
+  t.ok(tr.records.some((x) => x.pid === 2), 'the second process is in the trace');
+  const r = await replayTrace(bytes);
+  t.same(r.divergences, []);
+  t.same(r.summary.process_create, { ok: 1 });
+  t.same(r.summary.DRM_IOCTL_XE_VM_DESTROY, { ENOENT: 1 });
+  t.same(r.summary.DRM_IOCTL_PRIME_FD_TO_HANDLE, { ok: 1 });
+});
+
+/** Runs SYNCOBJ_WAIT on `so` in a new thread of `p`; resolves once it is parked. */
+async function blockedWait(p: Process, fd: number, so: number, handles: bigint): Promise<{ done: Promise<unknown> }> {
+  const w = new Worker(new URL('./helpers/blocked_call.js', import.meta.url), {
+    workerData: { handle: p.threadHandle(), fd, name: 'DRM_IOCTL_SYNCOBJ_WAIT', fields: { handles, count_handles: 1, flags: WAIT_FOR_SUBMIT, timeout_nsec: p.clockMonotonicNs() + 30_000_000_000n } },
+  });
+  const done = new Promise((resolve, reject) => {
+    w.on('message', (m: { kind: string }) => m.kind !== 'started' && resolve(m));
+    w.on('error', reject);
+  });
+  while (p.debug(DEBUG.PARKED)[0] === 0n) await sleep(2);
+  p.mem.writeU32(handles, so);
+  return { done };
+}
+
+t.test('a thread blocked in a wait that another thread releases replays in its recorded order', async (t) => {
+  const bytes = await record('threads.xetrace', async (_d, p) => {
+    const fd = p.open();
+    const so = syncobj_create(p, fd);
+    const handles = p.mem.alloc(4);
+    p.mem.writeU32(handles, so);
+    const { done } = await blockedWait(p, fd, so, handles);
+    syncobj_signal(p, fd, [so]);
+    t.match(await done, { kind: 'done', rc: 0 });
+  });
+  const tr = decodeTrace(bytes);
+  const wait = ioctlIndex(tr.records, 'DRM_IOCTL_SYNCOBJ_WAIT');
+  const signal = ioctlIndex(tr.records, 'DRM_IOCTL_SYNCOBJ_SIGNAL');
+  const w = ioctlAt(tr.records, wait);
+  t.equal(w.blocked, true);
+  t.ok(signal < wait && tr.records[signal].seq > w.seq, 'the wait entered first and completed after the signal');
+  t.not(w.tid, 0, 'on another thread');
+  const r = await replayTrace(bytes);
+  t.same(r.divergences, []);
+  t.same(r.summary.DRM_IOCTL_SYNCOBJ_WAIT, { ok: 1 });
+  t.same(r.summary.thread_create, { ok: 1 });
+});
+
+t.test('failing calls and a timed-out wait replay with their errnos', async (t) => {
+  const bytes = await record('errors.xetrace', (_d, p) => {
+    const fd = p.open();
+    t.equal(__xe_vm_destroy(p, fd, 7), -ENOENT);
+    t.equal(__ioctl(p, fd, 'DRM_IOCTL_XE_GEM_CREATE', { size: 0x1000, placement: 1, flags: 0x80 }).err, -EINVAL);
+    t.equal(p.close(99), -1);
+    const so = syncobj_create(p, fd);
+    // An absolute timeout 1 ms from now: it expires (the replay gives it 0: already expired).
+    t.equal(__syncobj_wait(p, fd, [so], p.clockMonotonicNs() + 1_000_000n, WAIT_FOR_SUBMIT), -ETIME);
+    syncobj_signal(p, fd, [so]);
+    t.ok(syncobj_wait(p, fd, [so], INT64_MAX));
+  });
+  const r = await replayTrace(bytes);
+  t.same(r.divergences, []);
+  t.same(r.summary.DRM_IOCTL_XE_VM_DESTROY, { ENOENT: 1 });
+  t.same(r.summary.DRM_IOCTL_XE_GEM_CREATE, { EINVAL: 1 });
+  t.same(r.summary.close, { EBADF: 1 });
+  t.same(r.summary.DRM_IOCTL_SYNCOBJ_WAIT, { ETIME: 1, ok: 1 });
+});
+
+t.test('ids are remapped: a trace whose recorded ids differ from the replay kernel choices', async (t) => {
+  const bytes = await record('shifted.xetrace', (_d, p) => flow(p, true));
+  const shifted = rewrite(bytes, dropExtra);
+  const tr = decodeTrace(shifted);
+  const create = ioctlAt(tr.records, ioctlIndex(tr.records, 'DRM_IOCTL_XE_GEM_CREATE'));
+  t.equal(create.writes[0].data[28], 2, 'the recorded GEM handle is 2 (the replay gets 1)');
+  t.equal(ioctlAt(tr.records, ioctlIndex(tr.records, 'DRM_IOCTL_XE_VM_CREATE')).writes[0].data[12], 2, 'the recorded vm_id is 2');
+  const r = await replayTrace(shifted);
+  t.same(r.divergences, []);
+  t.same(r.summary.DRM_IOCTL_XE_VM_BIND, { ok: 1 });
+  t.same(r.summary.DRM_IOCTL_XE_EXEC, { ok: 1 });
+  t.same(r.summary.DRM_IOCTL_SYNCOBJ_WAIT, { ok: 2 });
+});
+
+t.test('a flipped byte in a kernel write diverges at that record, naming the field', async (t) => {
+  const bytes = await record('flip.xetrace', (_d, p) => flow(p));
+  const tr = decodeTrace(bytes);
+  const at = ioctlIndex(tr.records, 'DRM_IOCTL_XE_DEVICE_QUERY');
+  const q = ioctlAt(tr.records, at);
+  t.equal(q.writes[0].addr, q.argp, 'the size probe writes the struct back');
+  const size = q.writes[0].data[12];
+  const edited = rewrite(bytes, (rs) => rs.map((x, i) => (i === at ? flipWrite(x as IoctlRecord, 12) : x)));
+  const r = await replayTrace(edited);
+  t.equal(r.divergences.length, 1);
+  const d = r.divergences[0];
+  t.match(d, { index: at, offset: decodeTrace(edited).offsets[at], seq: q.seq, pid: 1, tid: 0, kind: 'write' });
+  t.same(d.fields, [`drm_xe_device_query.size: recorded 0x${(size ^ 0x40).toString(16)}, replayed 0x${size.toString(16)}`]);
+  t.match(d.recorded, /DRM_IOCTL_XE_DEVICE_QUERY/);
+  t.ok(r.replayed < tr.records.length - 1, 'the replay stopped at the first divergence');
+  t.same(r.summary.DRM_IOCTL_XE_DEVICE_QUERY, { diverged: 1 });
+});
+
+/** `r` with byte `off` of its first write flipped (xor 0x40). */
+function flipWrite(r: IoctlRecord, off: number): IoctlRecord {
+  const data = r.writes[0].data.slice();
+  data[off] ^= 0x40;
+  return { ...r, writes: [{ addr: r.writes[0].addr, data }, ...r.writes.slice(1)] };
+}
+
+t.test('a flipped errno or ret diverges at that record; --all goes on', async (t) => {
+  const bytes = await record('errs.xetrace', (_d, p) => {
+    const fd = p.open();
+    __xe_vm_destroy(p, fd, 7);
+    const so = syncobj_create(p, fd);
+    syncobj_signal(p, fd, [so]);
+  });
+  const tr = decodeTrace(bytes);
+  const destroy = ioctlIndex(tr.records, 'DRM_IOCTL_XE_VM_DESTROY');
+  const signal = ioctlIndex(tr.records, 'DRM_IOCTL_SYNCOBJ_SIGNAL');
+  const edited = rewrite(bytes, (rs) => rs.map((x, i) => (i === destroy ? { ...x, errno: EINVAL } : i === signal ? { ...x, ret: 1 } : x)));
+  const r = await replayTrace(edited, { all: true });
+  t.same(r.divergences.map((d) => [d.index, d.kind, d.fields]), [
+    [destroy, 'result', ['errno: recorded EINVAL (22), replayed ENOENT (2)']],
+    [signal, 'result', ['ret: recorded 1, replayed 0']],
+  ]);
+  t.match(r.divergences[0].replayed, /DRM_IOCTL_XE_VM_DESTROY \{vm_id=7\}\) = -1 ENOENT \(-2\)$/);
+  t.equal(r.replayed, tr.records.length - 1, 'every call replayed');
+});
+
+t.test('a wait that would block forever is a divergence, not a hang', async (t) => {
+  const bytes = await record('forever.xetrace', (_d, p) => {
+    const fd = p.open();
+    const so = syncobj_create(p, fd);
+    syncobj_signal(p, fd, [so]);
+    t.ok(syncobj_wait(p, fd, [so], p.clockMonotonicNs() + 60_000_000_000n, WAIT_FOR_SUBMIT));
+    syncobj_create(p, fd);
+  });
+  const tr = decodeTrace(bytes);
+  const wait = ioctlIndex(tr.records, 'DRM_IOCTL_SYNCOBJ_WAIT');
+  // Without the signal nothing ever signals the syncobj.
+  const edited = rewrite(bytes, (rs) => rs.filter((_, i) => i !== ioctlIndex(rs, 'DRM_IOCTL_SYNCOBJ_SIGNAL')));
+  const at = wait - 1;
+  const r = await replayTrace(edited, { idleMs: 200 });
+  t.same(r.divergences.map((d) => [d.index, d.kind, d.fields]), [[at, 'blocked', ['blocked: the recorded call completed, the replayed one would block forever']]]);
+  t.match(r.divergences[0].replayed, /DRM_IOCTL_SYNCOBJ_WAIT .*<no answer>$/);
+  const all = await replayTrace(edited, { idleMs: 200, all: true });
+  t.equal(all.divergences.length, 1);
+  t.ok(all.notReplayed['calls of a killed process'] >= 3, 'the rest of process 1 is skipped and counted');
+});
+
+t.test('a truncated trace: TraceError with record and offset; partial replays the prefix', async (t) => {
+  const bytes = await record('cut.xetrace', (_d, p) => flow(p));
+  const tr = decodeTrace(bytes);
+  const k = ioctlIndex(tr.records, 'DRM_IOCTL_XE_EXEC');
+  const cut = bytes.subarray(0, tr.offsets[k] + 5);
+  await t.rejects(replayTrace(cut), new TraceError(k, tr.offsets[k], 'truncated (the file ends inside it; --partial reads the records before)'));
+  const r = await replayTrace(cut, { partial: true });
+  t.same(r.divergences, []);
+  t.equal(r.records, k);
+  t.equal(r.replayed, k);
+  t.same(r.cut, { index: k, offset: tr.offsets[k] });
+});
