@@ -151,7 +151,7 @@ t.test('a flipped byte in a kernel write diverges at that record, naming the fie
 
 /** `r` with byte `off` of its first write flipped (xor 0x40). */
 function flipWrite(r: IoctlRecord, off: number): IoctlRecord {
-  const data = r.writes[0].data.slice();
+  const data = new Uint8Array(r.writes[0].data);
   data[off] ^= 0x40;
   return { ...r, writes: [{ addr: r.writes[0].addr, data }, ...r.writes.slice(1)] };
 }

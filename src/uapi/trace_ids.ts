@@ -182,7 +182,8 @@ export function inside(s: FieldAt, r: MemRange): boolean {
 
 /** A copy of `r`'s bytes with each of `fields` inside it replaced by `value(field, old)`. */
 export function patchRange<F extends FieldAt>(r: MemRange, fields: readonly F[], value: (f: F, old: bigint) => bigint): Uint8Array {
-  const out = r.data.slice();
+  // A copy: decoded trace bytes may be Buffer views, whose slice() shares memory.
+  const out = new Uint8Array(r.data);
   for (const f of fields) {
     if (!inside(f, r)) continue;
     const off = Number(f.addr - r.addr);
