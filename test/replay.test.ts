@@ -5,13 +5,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { C, DEBUG, replayTrace, type Process } from '../src/index.js';
+import { C, createDevice, DEBUG, replayTrace, type Process } from '../src/index.js';
 import { EINVAL, ENOENT, ETIME } from '../src/uapi/errno.js';
 import { decodeTrace, TraceError, type IoctlRecord } from '../src/uapi/trace.js';
 import {
   __ioctl, __syncobj_wait, __xe_vm_destroy, prime_fd_to_handle, prime_handle_to_fd, syncobj_create, syncobj_signal, syncobj_wait,
-  xe_bo_create, xe_vm_create,
+  xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_vm_bind_sync, xe_vm_create,
 } from '../src/userspace/igt.js';
+import { xe_spin_end, xe_spin_init, xe_spin_started } from '../src/userspace/xe_spin.js';
 import { dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -208,4 +209,30 @@ t.test('a truncated trace: TraceError with record and offset; partial replays th
   t.equal(r.records, k);
   t.equal(r.replayed, k);
   t.same(r.cut, { index: k, offset: tr.offsets[k] });
+});
+
+t.test('DEBUG.SETTLE: busy while a batch runs, settled when it ends or only polls; the nearest deadline', async (t) => {
+  const dev = await createDevice({ profile: 'lnl' });
+  t.teardown(() => dev.close());
+  const p = dev.process;
+  t.same(p.debug(DEBUG.SETTLE).slice(0, 2), [1n, -1n], 'idle device: settled, no deadline (all ones)');
+  const fd = p.open();
+  const vm = xe_vm_create(p, fd);
+  const bo = xe_bo_create(p, fd, vm, 0x10000, 1);
+  const cpu = xe_bo_map(p, fd, bo, 0x10000);
+  const VA = 0x200000n;
+  xe_vm_bind_sync(p, fd, vm, bo, 0n, VA, 0x10000n);
+  const q = xe_exec_queue_create(p, fd, vm, { engine_class: C('DRM_XE_ENGINE_CLASS_RENDER'), engine_instance: 0, gt_id: 0 });
+  p.mem.write(cpu, xe_spin_init({ addr: VA }));
+  p.mem.write(cpu + 0x1000n, xe_spin_init({ addr: VA + 0x1000n, semaphore: true }));
+  xe_exec_sync(p, fd, q, VA);
+  const [busy, left] = p.debug(DEBUG.SETTLE, 1n);
+  t.equal(busy, 0n, 'a spinning batch: budget spent, still runnable');
+  t.ok(left > 0n, 'its job timeout is the nearest deadline');
+  t.ok(xe_spin_started(p, cpu));
+  xe_spin_end(p, cpu);
+  t.equal(p.debug(DEBUG.SETTLE)[0], 1n, 'the batch ended: settled');
+  xe_exec_sync(p, fd, q, VA + 0x1000n);
+  t.equal(p.debug(DEBUG.SETTLE)[0], 1n, 'a batch parked on a semaphore only polls: settled');
+  xe_spin_end(p, cpu + 0x1000n);
 });

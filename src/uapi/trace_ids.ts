@@ -72,6 +72,9 @@ const POINTED: Readonly<Record<string, readonly Pointed[]>> = {
   drm_syncobj_timeline_array: [{ ptr: 'handles', count: 'count_handles', elem: 'u32' }],
 };
 
+/** Structs with id members or pointed arrays: the only argument structs decoded for ids. */
+const ID_STRUCTS: ReadonlySet<string> = new Set([...Object.keys(ID_MEMBERS), ...Object.keys(POINTED)]);
+
 /** An integer field at a user address. */
 export interface FieldAt {
   addr: bigint;
@@ -128,7 +131,7 @@ function structSlots(struct: string, addr: bigint, f: Fields, outputs: Readonly<
  * points to that the call read.
  */
 export function ioctlIdSlots(request: number, argp: bigint, reads: readonly MemRange[]): IdSlot[] {
-  const a = argOf(request, argp, reads);
+  const a = argOf(request, argp, reads, ID_STRUCTS);
   if (!a) return [];
   const { layout, f } = a;
   const slots = structSlots(layout.name, argp, f, TRACE_ID_FIELDS[requestName(request)]);
@@ -180,8 +183,9 @@ export function inside(s: FieldAt, r: MemRange): boolean {
   return s.addr >= r.addr && s.addr + BigInt(s.size) <= r.addr + BigInt(r.data.length);
 }
 
-/** A copy of `r`'s bytes with each of `fields` inside it replaced by `value(field, old)`. */
+/** A copy of `r`'s bytes with each of `fields` inside it replaced by `value(field, old)` (without fields: `r`'s own bytes). */
 export function patchRange<F extends FieldAt>(r: MemRange, fields: readonly F[], value: (f: F, old: bigint) => bigint): Uint8Array {
+  if (!fields.length) return r.data;
   // A copy: decoded trace bytes may be Buffer views, whose slice() shares memory.
   const out = new Uint8Array(r.data);
   for (const f of fields) {
@@ -207,9 +211,11 @@ interface Arg {
   field(name: string, l?: Layout, base?: bigint): FieldAt;
 }
 
-function argOf(request: number, argp: bigint, reads: readonly MemRange[]): Arg | undefined {
+/** The argument struct of a call when it is one of `structs` (checked before decoding: the fast path). */
+function argOf(request: number, argp: bigint, reads: readonly MemRange[], structs: ReadonlySet<string>): Arg | undefined {
   const layout = ioctlLayout(request);
-  const bytes = layout && bytesAt(reads, argp, layout.size);
+  if (!layout || !structs.has(layout.name)) return undefined;
+  const bytes = bytesAt(reads, argp, layout.size);
   if (!layout || !bytes) return undefined;
   const field = (name: string, l = layout, base = argp): FieldAt => {
     const m = member(l, name);
@@ -223,7 +229,7 @@ function argOf(request: number, argp: bigint, reads: readonly MemRange[]): Arg |
  * recorded as timed out (`errno` ETIME) gets 0, already expired; any other gets INT64_MAX.
  */
 export function timeoutFixes(request: number, argp: bigint, reads: readonly MemRange[], errno: number): FieldFix[] {
-  const a = argOf(request, argp, reads);
+  const a = argOf(request, argp, reads, TIMEOUT_STRUCTS);
   const value = errno === ETIME ? 0n : FOREVER;
   if (!a) return [];
   const abs = a.layout.name === 'drm_xe_wait_user_fence' && Number(a.f.flags) & C('DRM_XE_UFENCE_WAIT_FLAG_ABSTIME');
@@ -232,6 +238,9 @@ export function timeoutFixes(request: number, argp: bigint, reads: readonly MemR
 }
 
 const SYNCOBJ_WAITS = new Set(['drm_syncobj_wait', 'drm_syncobj_timeline_wait']);
+const UFENCE_WAIT = new Set(['drm_xe_wait_user_fence']);
+const TIMEOUT_STRUCTS = new Set([...SYNCOBJ_WAITS, ...UFENCE_WAIT]);
+const CLOCK_STRUCTS = new Set([...TIMEOUT_STRUCTS, 'drm_xe_device_query']);
 
 /** Members of a DRM_XE_DEVICE_QUERY_ENGINE_CYCLES reply derived from the clock. */
 const CYCLES_CLOCK = ['engine_cycles', 'cpu_timestamp', 'cpu_delta'];
@@ -242,7 +251,7 @@ const CYCLES_CLOCK = ['engine_cycles', 'cpu_timestamp', 'cpu_delta'];
  * timeouts of the syncobj waits; the clock readings of an ENGINE_CYCLES query.
  */
 export function clockFields(request: number, argp: bigint, reads: readonly MemRange[]): FieldAt[] {
-  const a = argOf(request, argp, reads);
+  const a = argOf(request, argp, reads, CLOCK_STRUCTS);
   if (!a) return [];
   if (a.layout.name === 'drm_xe_wait_user_fence') return [a.field('timeout')];
   if (SYNCOBJ_WAITS.has(a.layout.name)) return [a.field('timeout_nsec')];
@@ -308,7 +317,7 @@ export class IdMaps {
  * instead of storing the recorded bytes there): the user fence a WAIT_USER_FENCE polls.
  */
 export function kernelWrittenInputs(request: number, argp: bigint, reads: readonly MemRange[]): FieldAt[] {
-  const a = argOf(request, argp, reads);
-  if (!a || a.layout.name !== 'drm_xe_wait_user_fence') return [];
+  const a = argOf(request, argp, reads, UFENCE_WAIT);
+  if (!a) return [];
   return [{ addr: BigInt(a.f.addr as bigint | number), size: 8, field: 'drm_xe_wait_user_fence.addr' }];
 }

@@ -203,7 +203,9 @@ class Replayer {
     const prev = this.bySlot.get(rec.tid);
     if (prev !== undefined) this.finish(prev);
     // A call that did not block entered after every call before it in the file had completed.
-    if (!(rec.type === 'ioctl' && rec.blocked)) for (const k of [...this.inflight.keys()].sort((a, b) => a - b)) if (k < i && !this.stopped) this.finish(k);
+    if (this.inflight.size && !(rec.type === 'ioctl' && rec.blocked)) {
+      for (const k of [...this.inflight.keys()].sort((a, b) => a - b)) if (k < i && !this.stopped) this.finish(k);
+    }
     const thread = this.threads.get(rec.tid);
     if (this.stopped) return;
     if (!thread) return this.skip('calls of an unknown thread');
@@ -250,7 +252,8 @@ class Replayer {
         break;
       }
     }
-    c.awaitTaken();
+    // A call awaited at once needs no wait here: its answer implies it was taken.
+    if (rec.type === 'ioctl' && rec.blocked) c.awaitTaken();
     return { index, rec, thread, slots };
   }
 
