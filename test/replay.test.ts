@@ -5,12 +5,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { C, createDevice, DEBUG, replayTrace, type Process } from '../src/index.js';
+import { C, createDevice, DEBUG, replayTrace, type FieldsIn, type Process } from '../src/index.js';
 import { EINVAL, ENOENT, ETIME } from '../src/uapi/errno.js';
 import { decodeTrace, TraceError, type IoctlRecord } from '../src/uapi/trace.js';
 import {
   __ioctl, __syncobj_wait, __xe_vm_destroy, prime_fd_to_handle, prime_handle_to_fd, syncobj_create, syncobj_signal, syncobj_wait,
-  xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_vm_bind_sync, xe_vm_create,
+  xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_vm_bind_sync, xe_vm_create, xe_wait_ufence,
 } from '../src/userspace/igt.js';
 import { xe_spin_end, xe_spin_init, xe_spin_started } from '../src/userspace/xe_spin.js';
 import { dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
@@ -61,17 +61,15 @@ t.test('two processes sharing a BO through PRIME replay with no divergence', asy
   t.same(r.summary.DRM_IOCTL_PRIME_FD_TO_HANDLE, { ok: 1 });
 });
 
-/** Runs SYNCOBJ_WAIT on `so` in a new thread of `p`; resolves once it is parked. */
-async function blockedWait(p: Process, fd: number, so: number, handles: bigint): Promise<{ done: Promise<unknown> }> {
-  const w = new Worker(new URL('./helpers/blocked_call.js', import.meta.url), {
-    workerData: { handle: p.threadHandle(), fd, name: 'DRM_IOCTL_SYNCOBJ_WAIT', fields: { handles, count_handles: 1, flags: WAIT_FOR_SUBMIT, timeout_nsec: p.clockMonotonicNs() + 30_000_000_000n } },
-  });
+/** Runs ioctl `name` on a new thread of `p`; resolves once the kernel has parked it (or it ended). */
+async function blockedCall(p: Process, fd: number, name: string, fields: FieldsIn): Promise<{ done: Promise<unknown> }> {
+  const w = new Worker(new URL('./helpers/blocked_call.js', import.meta.url), { workerData: { handle: p.threadHandle(), fd, name, fields } });
+  let ended = false;
   const done = new Promise((resolve, reject) => {
-    w.on('message', (m: { kind: string }) => m.kind !== 'started' && resolve(m));
+    w.on('message', (m: { kind: string }) => m.kind !== 'started' && resolve((ended = true) && m));
     w.on('error', reject);
   });
-  while (p.debug(DEBUG.PARKED)[0] === 0n) await sleep(2);
-  p.mem.writeU32(handles, so);
+  while (p.debug(DEBUG.PARKED)[0] === 0n && !ended) await sleep(2);
   return { done };
 }
 
@@ -81,7 +79,8 @@ t.test('a thread blocked in a wait that another thread releases replays in its r
     const so = syncobj_create(p, fd);
     const handles = p.mem.alloc(4);
     p.mem.writeU32(handles, so);
-    const { done } = await blockedWait(p, fd, so, handles);
+    const fields = { handles, count_handles: 1, flags: WAIT_FOR_SUBMIT, timeout_nsec: p.clockMonotonicNs() + 30_000_000_000n };
+    const { done } = await blockedCall(p, fd, 'DRM_IOCTL_SYNCOBJ_WAIT', fields);
     syncobj_signal(p, fd, [so]);
     t.match(await done, { kind: 'done', rc: 0 });
   });
@@ -235,4 +234,25 @@ t.test('DEBUG.SETTLE: busy while a batch runs, settled when it ends or only poll
   xe_exec_sync(p, fd, q, VA + 0x1000n);
   t.equal(p.debug(DEBUG.SETTLE)[0], 1n, 'a batch parked on a semaphore only polls: settled');
   xe_spin_end(p, cpu + 0x1000n);
+});
+
+t.test('user fences: a wait on a written fence, and a thread blocked in an absolute wait until the fence is written', async (t) => {
+  const EQ = C('DRM_XE_UFENCE_WAIT_OP_EQ');
+  const bytes = await record('ufence.xetrace', async (_d, p) => {
+    const fd = p.open();
+    const fence = p.mem.alloc(8, 8);
+    p.debug(DEBUG.UFENCE_WRITE, fence, 0xd00dn);
+    t.ok(xe_wait_ufence(p, fd, fence, 0xd00dn, 0, 5_000_000_000n) > 0n, 'relative: the remaining time is written back');
+    const { done } = await blockedCall(p, fd, 'DRM_IOCTL_XE_WAIT_USER_FENCE', {
+      addr: fence, op: EQ, flags: C('DRM_XE_UFENCE_WAIT_FLAG_ABSTIME'), value: 0xbeefn, mask: (1n << 64n) - 1n, timeout: p.clockMonotonicNs() + 30_000_000_000n,
+    });
+    p.debug(DEBUG.UFENCE_WRITE, fence, 0xbeefn);
+    t.match(await done, { kind: 'done', rc: 0 });
+  });
+  const tr = decodeTrace(bytes);
+  const waits = tr.records.filter((x): x is IoctlRecord => x.type === 'ioctl' && ioctlIndex([x], 'DRM_IOCTL_XE_WAIT_USER_FENCE') === 0);
+  t.same(waits.map((x) => x.blocked), [false, true]);
+  const r = await replayTrace(bytes);
+  t.same(r.divergences, []);
+  t.same(r.summary.DRM_IOCTL_XE_WAIT_USER_FENCE, { ok: 2 });
 });
