@@ -5,14 +5,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { C, createDevice, DEBUG, replayTrace, type FieldsIn, type Process } from '../src/index.js';
+import { C, DEBUG, replayTrace, type FieldsIn, type Process } from '../src/index.js';
 import { EINVAL, ENOENT, ETIME } from '../src/uapi/errno.js';
 import { decodeTrace, TraceError, type IoctlRecord } from '../src/uapi/trace.js';
 import {
   __ioctl, __syncobj_wait, __xe_vm_destroy, prime_fd_to_handle, prime_handle_to_fd, syncobj_create, syncobj_signal, syncobj_wait,
-  xe_bo_create, xe_bo_map, xe_exec_queue_create, xe_exec_sync, xe_vm_bind_sync, xe_vm_create, xe_wait_ufence,
+  xe_bo_create, xe_exec_queue_create, xe_exec_sync, xe_vm_create, xe_wait_ufence,
 } from '../src/userspace/igt.js';
 import { xe_spin_end, xe_spin_init, xe_spin_started } from '../src/userspace/xe_spin.js';
+import { execDevice, VA } from './helpers/exec_device.js';
 import { dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -21,7 +22,9 @@ const WAIT_FOR_SUBMIT = C('DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT');
 t.test('a UMD-style flow replays with no divergence; the summary counts each call', async (t) => {
   const bytes = await record('flow.xetrace', (_d, p) => flow(p));
   const tr = decodeTrace(bytes);
-  const r = await replayTrace(bytes);
+  const seen: Array<[number, number]> = [];
+  const r = await replayTrace(bytes, { progress: (done, total) => seen.push([done, total]) });
+  t.same(seen.at(-1), [tr.records.length, tr.records.length], 'progress ends at the total');
   t.same(r.divergences, []);
   t.equal(r.records, tr.records.length);
   t.equal(r.replayed, tr.records.length - 1, 'every call but the shutdown');
@@ -211,16 +214,8 @@ t.test('a truncated trace: TraceError with record and offset; partial replays th
 });
 
 t.test('DEBUG.SETTLE: busy while a batch runs, settled when it ends or only polls; the nearest deadline', async (t) => {
-  const dev = await createDevice({ profile: 'lnl' });
-  t.teardown(() => dev.close());
-  const p = dev.process;
+  const { p, fd, vm, cpu } = await execDevice(t);
   t.same(p.debug(DEBUG.SETTLE).slice(0, 2), [1n, -1n], 'idle device: settled, no deadline (all ones)');
-  const fd = p.open();
-  const vm = xe_vm_create(p, fd);
-  const bo = xe_bo_create(p, fd, vm, 0x10000, 1);
-  const cpu = xe_bo_map(p, fd, bo, 0x10000);
-  const VA = 0x200000n;
-  xe_vm_bind_sync(p, fd, vm, bo, 0n, VA, 0x10000n);
   const q = xe_exec_queue_create(p, fd, vm, { engine_class: C('DRM_XE_ENGINE_CLASS_RENDER'), engine_instance: 0, gt_id: 0 });
   p.mem.write(cpu, xe_spin_init({ addr: VA }));
   p.mem.write(cpu + 0x1000n, xe_spin_init({ addr: VA + 0x1000n, semaphore: true }));
