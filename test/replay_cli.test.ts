@@ -104,3 +104,20 @@ t.test('usage: --help, a missing file, no argument', async (t) => {
   t.match(missing.stderr, /^xe-emu: ENOENT/);
   t.equal(cli('replay').status, 2);
 });
+
+t.test('a progress bar on a terminal for a long trace, none on a pipe', async (t) => {
+  // 12,000 GET_CAP-like records: the first DEVICE_QUERY of the flow repeated.
+  const q = ioctlAt(tr.records, QUERY);
+  const head = tr.records.filter((x) => x.seq < q.seq);
+  const long = join(dir, 'cli-long.xetrace');
+  const n = 12_000;
+  writeFileSync(long, rewrite(bytes, () => [...head, ...Array.from({ length: n }, (_, i) => ({ ...q, seq: q.seq + i }))]));
+  const piped = cli('replay', long, '--quiet');
+  t.equal(piped.status, 0);
+  t.equal(piped.stderr, '', 'no bar when stderr is not a terminal');
+  t.equal(piped.stdout, `${long}: ${head.length + n} records, ${head.length + n} calls replayed, 0 divergences\n`);
+  // script(1) gives the command a terminal.
+  const tty = spawnSync('script', ['-qc', `${process.execPath} ${CLI} replay ${long} --quiet`, '/dev/null'], { encoding: 'utf8' });
+  if (tty.error) return t.skip('no script(1) to run the command on a terminal');
+  t.match(tty.stdout, new RegExp(`replay \\[=+\\] ${head.length + n}/${head.length + n} records`));
+});
