@@ -127,16 +127,23 @@ function readUser(as: AddressSpace, addr: bigint, len: number): Uint8Array | nul
   }
 }
 
+/** A byte interval [start, end). */
+type Span = [bigint, bigint];
+
+/** `parts` without the bytes of the second argument. */
+function minus(parts: Span[], [s, e]: Span): Span[] {
+  return parts.flatMap(([a, b]): Span[] => (e <= a || s >= b ? [[a, b]] : ([[a, s], [e, b]] as Span[]).filter(([x, y]) => x < y)));
+}
+
 /** The parts of `reads` whose bytes no earlier read of the call covered, in order. */
 function firstReads(reads: readonly MemRange[]): readonly MemRange[] {
   if (reads.length < 2) return reads;
-  const seen: Array<[bigint, bigint]> = [];
+  const seen: Span[] = [];
   const out: MemRange[] = [];
   for (const r of reads) {
-    let parts: Array<[bigint, bigint]> = [[r.addr, r.addr + BigInt(r.data.length)]];
-    for (const [s, e] of seen) parts = parts.flatMap(([a, b]) => (e <= a || s >= b ? [[a, b]] : ([[a, s], [e, b]] as Array<[bigint, bigint]>).filter(([x, y]) => x < y)));
-    for (const [a, b] of parts) out.push({ addr: a, data: r.data.subarray(Number(a - r.addr), Number(b - r.addr)) });
-    seen.push([r.addr, r.addr + BigInt(r.data.length)]);
+    const whole: Span = [r.addr, r.addr + BigInt(r.data.length)];
+    for (const [a, b] of seen.reduce(minus, [whole])) out.push({ addr: a, data: r.data.subarray(Number(a - r.addr), Number(b - r.addr)) });
+    seen.push(whole);
   }
   return out;
 }
