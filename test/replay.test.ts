@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { C, DEBUG, replayTrace, type FieldsIn, type Process } from '../src/index.js';
+import { SYS } from '../src/uapi/channel.js';
 import { EINVAL, ENOENT, ETIME } from '../src/uapi/errno.js';
 import { decodeTrace, TraceError, type IoctlRecord } from '../src/uapi/trace.js';
 import {
@@ -250,4 +251,21 @@ t.test('user fences: a wait on a written fence, and a thread blocked in an absol
   const r = await replayTrace(bytes);
   t.same(r.divergences, []);
   t.same(r.summary.DRM_IOCTL_XE_WAIT_USER_FENCE, { ok: 2 });
+});
+
+t.test('a call the replay kernel fails on with an internal error is a divergence; the replay goes on', async (t) => {
+  const bytes = await record('bug.xetrace', (_d, p) => {
+    p.debug(DEBUG.PARKED);
+    const fd = p.open();
+    syncobj_create(p, fd);
+  });
+  const tr = decodeTrace(bytes);
+  const at = tr.records.findIndex((x) => x.type === 'syscall' && x.nr === SYS.DEBUG);
+  // The DEBUG call turned into DEBUG.KERNEL_BUG.
+  const edited = rewrite(bytes, (rs) => rs.map((x, i) => (i === at && x.type === 'syscall' ? { ...x, args: [BigInt(DEBUG.KERNEL_BUG), ...x.args.slice(1)] } : x)));
+  const r = await replayTrace(edited, { all: true });
+  t.same(r.divergences.map((d) => [d.index, d.kind]), [[at, 'result']]);
+  t.match(r.divergences[0].fields, [/^xe-emu kernel bug: .*deliberate kernel bug \(DEBUG\.KERNEL_BUG\)$/]);
+  t.same(r.summary.debug, { diverged: 1 });
+  t.same(r.summary.DRM_IOCTL_SYNCOBJ_CREATE, { ok: 1 }, 'later calls replayed');
 });

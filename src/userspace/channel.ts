@@ -24,6 +24,11 @@ export class KernelError extends Error {
   override readonly name = 'KernelError';
 }
 
+/** A KernelError of one call: the kernel hit an internal error serving it and goes on serving others. */
+export class KernelBug extends KernelError {
+  override readonly name = 'KernelError';
+}
+
 /** Thrown by any call on a device after `dev.close()` (and by calls in flight then): its kernel has stopped. */
 export class DeviceClosed extends Error {
   override readonly name = 'DeviceClosed';
@@ -213,7 +218,7 @@ export class Channel {
     if (st === ch.ST_KERNEL_BUG) {
       const msg = this.message();
       Atomics.compareExchange(i32, this.stateIdx, st, ch.ST_IDLE);
-      throw new KernelError(`xe-emu kernel bug: ${msg}`);
+      throw new KernelBug(`xe-emu kernel bug: ${msg}`);
     }
     const r = { result: i32[this.base / 4 + ch.CH_RESULT], errno: i32[this.base / 4 + ch.CH_ERRNO], rets: this.rets };
     // A kill right after the answer leaves EXITED in place for the next call.

@@ -22,7 +22,7 @@ import {
   bytesAt, clockFields, getUint, IdMaps, ioctlIdSlots, kernelWrittenInputs, patchRange, timeoutFixes, type FieldAt, type IdKind, type IdSlot,
 } from '../uapi/trace_ids.js';
 import { requestName } from '../uapi/uapi.js';
-import { Channel, ProcessExited, type SysReturn } from './channel.js';
+import { Channel, KernelBug, ProcessExited, type SysReturn } from './channel.js';
 import { createDevice, type Device } from './device.js';
 import type { Process } from './process.js';
 
@@ -318,11 +318,18 @@ class Replayer {
     if (got === 'exited') return this.skip('calls of a killed process');
     if (got === 'stuck') return this.stuck(p);
     this.report.replayed++;
+    if (got instanceof KernelBug) {
+      this.count(p.rec, 'diverged');
+      return this.diverge(index, p.rec, null, 'result', [got.message.split('\n')[0]]);
+    }
     this.compare(p, got);
   }
 
-  /** The answer to `p`, or 'stuck' when it would block forever, 'exited' when its process died. */
-  private answer(p: Pending): SysReturn | 'stuck' | 'exited' {
+  /**
+   * The answer to `p`, or 'stuck' when it would block forever, 'exited' when its process
+   * died, a KernelBug when the kernel failed serving it.
+   */
+  private answer(p: Pending): SysReturn | 'stuck' | 'exited' | KernelBug {
     const idleMs = this.opts.idleMs ?? IDLE_MS;
     try {
       let r = p.thread.chan.wait(FIRST_MS);
@@ -338,6 +345,7 @@ class Replayer {
       return r;
     } catch (e) {
       if (e instanceof ProcessExited) return 'exited';
+      if (e instanceof KernelBug) return e;
       throw e;
     }
   }
