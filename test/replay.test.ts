@@ -153,6 +153,20 @@ t.test('a flipped byte in a kernel write diverges at that record, naming the fie
   t.same(r.summary.DRM_IOCTL_XE_DEVICE_QUERY, { diverged: 1 });
 });
 
+t.test('a flipped byte in a DEVICE_QUERY reply names the reply field', async (t) => {
+  const bytes = await record('flip-reply.xetrace', (_d, p) => flow(p));
+  const tr = decodeTrace(bytes);
+  const at = ioctlIndex(tr.records, 'DRM_IOCTL_XE_DEVICE_QUERY', ioctlIndex(tr.records, 'DRM_IOCTL_XE_DEVICE_QUERY') + 1);
+  const q = ioctlAt(tr.records, at);
+  t.not(q.writes[0].addr, q.argp, 'the reply goes to data');
+  const vaBits = q.writes[0].data[8 + 8 * C('DRM_XE_QUERY_CONFIG_VA_BITS')];
+  const edited = rewrite(bytes, (rs) => rs.map((x, i) => (i === at ? flipWrite(x as IoctlRecord, 8 + 8 * C('DRM_XE_QUERY_CONFIG_VA_BITS')) : x)));
+  const r = await replayTrace(edited);
+  t.same(r.divergences.map((d) => [d.index, d.kind, d.fields]), [
+    [at, 'write', [`drm_xe_query_config.info[3]: recorded 0x${(vaBits ^ 0x40).toString(16)}, replayed 0x${vaBits.toString(16)}`]],
+  ]);
+});
+
 /** `r` with byte `off` of its first write flipped (xor 0x40). */
 function flipWrite(r: IoctlRecord, off: number): IoctlRecord {
   const data = new Uint8Array(r.writes[0].data);

@@ -4,10 +4,12 @@
  * (`drm_xe_gem_create.handle: recorded 1, replayed 2`); a write that is no argument struct
  * is named by its address and first differing byte.
  */
+import { decodeLayout, type Value } from './codec.js';
 import { isGroup, type Layout, type Member } from './layout.js';
-import { getUint, inside, ioctlLayout, type FieldAt } from './trace_ids.js';
+import { bytesAt, getUint, inside, ioctlLayout, type FieldAt } from './trace_ids.js';
 import type { MemRange } from './trace.js';
 import { PRIM_SIZE, type Prim } from './types.js';
+import { C, layoutOf } from './uapi.js';
 
 /** A scalar of a struct: its C path, offset in the struct, size and type. */
 interface Leaf {
@@ -76,12 +78,50 @@ function show(v: bigint, prim: Prim, size: number): string {
   return signed >= 0n && signed < 10n ? String(signed) : `${signed < 0n ? signed : `0x${signed.toString(16)}`}`;
 }
 
+/** The reply struct of each DEVICE_QUERY (a reply of variable-size records is not listed). */
+const QUERY_REPLIES: ReadonlyMap<number, string> = new Map([
+  [C('DRM_XE_DEVICE_QUERY_ENGINES'), 'drm_xe_query_engines'],
+  [C('DRM_XE_DEVICE_QUERY_MEM_REGIONS'), 'drm_xe_query_mem_regions'],
+  [C('DRM_XE_DEVICE_QUERY_CONFIG'), 'drm_xe_query_config'],
+  [C('DRM_XE_DEVICE_QUERY_GT_LIST'), 'drm_xe_query_gt_list'],
+  [C('DRM_XE_DEVICE_QUERY_ENGINE_CYCLES'), 'drm_xe_query_engine_cycles'],
+  [C('DRM_XE_DEVICE_QUERY_UC_FW_VERSION'), 'drm_xe_query_uc_fw_version'],
+  [C('DRM_XE_DEVICE_QUERY_PXP_STATUS'), 'drm_xe_query_pxp_status'],
+  [C('DRM_XE_DEVICE_QUERY_EU_STALL'), 'drm_xe_query_eu_stall'],
+]);
+
+/** The struct a DEVICE_QUERY wrote at `addr` (its `data`), if `r` is that reply. */
+function queryReply(request: number, argp: bigint, reads: readonly MemRange[], addr: bigint): Layout | undefined {
+  const layout = ioctlLayout(request);
+  const arg = layout?.name === 'drm_xe_device_query' ? bytesAt(reads, argp, layout.size) : undefined;
+  if (!layout || !arg) return undefined;
+  const f = decodeLayout(layout, arg, 0, false);
+  const name = QUERY_REPLIES.get(Number(f.query));
+  return name !== undefined && BigInt(f.data as bigint | number) === addr ? layoutOf(name) : undefined;
+}
+
+function showValue(v: Value): string {
+  return typeof v === 'bigint' || typeof v === 'number' ? show(BigInt(v), 'u64', 8) : JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
+}
+
+/** Paths where two decoded values differ (`a.b[2].c`). */
+function diffValues(a: Value, b: Value, path: string): string[] {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return [`${path}: recorded ${a.length} elements, replayed ${b.length}`];
+    return a.flatMap((x, i) => diffValues(x, b[i], `${path}[${i}]`));
+  }
+  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    return Object.keys(a).flatMap((k) => diffValues(a[k], b[k], `${path}.${k}`));
+  }
+  return a === b ? [] : [`${path}: recorded ${showValue(a)}, replayed ${showValue(b)}`];
+}
+
 /**
  * The differences between recorded write `r` (ids already mapped) and the replayed bytes
- * `got`: one line per differing field of the argument struct when `r` is the write-back of
- * the struct at `argp`, else the address and first differing byte.
+ * `got`: one line per differing field when `r` is the write-back of the argument struct at
+ * `argp` or a DEVICE_QUERY reply, else the address and first differing byte.
  */
-export function describeDifference(request: number, argp: bigint, r: MemRange, got: Uint8Array, masks: readonly FieldAt[]): string[] {
+export function describeDifference(request: number, argp: bigint, reads: readonly MemRange[], r: MemRange, got: Uint8Array, masks: readonly FieldAt[]): string[] {
   const layout = ioctlLayout(request);
   const skip = maskedOffsets(r, masks);
   if (layout && r.addr === argp) {
@@ -93,6 +133,15 @@ export function describeDifference(request: number, argp: bigint, r: MemRange, g
       if (a !== b) out.push(`${layout.name}.${l.path}: recorded ${show(a, l.prim, l.size)}, replayed ${show(b, l.prim, l.size)}`);
     }
     if (out.length) return out;
+  }
+  const reply = queryReply(request, argp, reads, r.addr);
+  if (reply && !skip.size) {
+    try {
+      const out = diffValues(decodeLayout(reply, r.data), decodeLayout(reply, got), reply.name);
+      if (out.length) return out;
+    } catch {
+      // A reply too short for its own counts: named by its bytes below.
+    }
   }
   const i = firstDifference(r, got, masks);
   const byte = (v: number): string => `0x${v.toString(16).padStart(2, '0')}`;

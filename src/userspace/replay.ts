@@ -467,7 +467,7 @@ class Replayer {
       if (rec.writes.slice(k + 1).some((x) => x.addr === w.addr && x.data.length === w.data.length)) return;
       const want = { addr: w.addr, data: patchRange(w, p.slots, (s, v) => this.ids.get(this.ids.scope(s.kind, rec.pid, rec.fd), v)) };
       if (!got) lines.push(`write at 0x${w.addr.toString(16)} (${w.data.length} bytes): not mapped in the replay`);
-      else if (firstDifference(want, got, masks) >= 0) lines.push(...describeDifference(rec.request, rec.argp, want, got, masks));
+      else if (firstDifference(want, got, masks) >= 0) lines.push(...describeDifference(rec.request, rec.argp, rec.reads, want, got, masks));
     });
     return { writes, lines };
   }
