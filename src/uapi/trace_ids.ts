@@ -108,9 +108,17 @@ function member(layout: Layout, name: string): Member {
 
 /** The argument struct of ioctl `request`, or undefined for a request the table lacks. */
 export function ioctlLayout(request: number): Layout | undefined {
-  const io = IOCTL_BY_NAME.get(requestName(request));
-  return io && io.request === request >>> 0 ? io.layout : undefined;
+  let l = layoutCache.get(request);
+  if (l === undefined && !layoutCache.has(request)) {
+    const io = IOCTL_BY_NAME.get(requestName(request));
+    l = io && io.request === request >>> 0 ? io.layout : undefined;
+    layoutCache.set(request, l);
+  }
+  return l;
 }
+
+/** ioctlLayout's answers by request (a replay asks several times per call). */
+const layoutCache = new Map<number, Layout | undefined>();
 
 const SYNC_USER_FENCE = C('DRM_XE_SYNC_TYPE_USER_FENCE');
 

@@ -111,9 +111,16 @@ function skipReason(r: TraceRecord): string | null {
   return null;
 }
 
+/** ioctl names by request, for the summary. */
+const ioctlNames = new Map<number, string>();
+
 /** Name of a call for the summary. */
 function callName(r: CallRecord): string {
-  if (r.type === 'ioctl') return requestName(r.request);
+  if (r.type === 'ioctl') {
+    let name = ioctlNames.get(r.request);
+    if (name === undefined) ioctlNames.set(r.request, (name = requestName(r.request)));
+    return name;
+  }
   return r.type === 'syscall' ? sysName(r.nr) : r.type;
 }
 
@@ -364,27 +371,31 @@ class Replayer {
   private compare(p: Pending, got: SysReturn): void {
     const { rec } = p;
     const rets = rec.type === 'ioctl' ? [] : [...got.rets];
-    const replayed = { ...rec, ret: got.result, errno: got.errno } as CallRecord;
     const lines: string[] = [];
     if (rec.ret !== got.result && !this.idResult(rec)) lines.push(`ret: recorded ${rec.ret}, replayed ${got.result}`);
     if (rec.errno !== got.errno) lines.push(`errno: recorded ${errName(rec.errno)}, replayed ${errName(got.errno)}`);
     const ok = rec.errno === 0 && got.errno === 0;
     if (ok) this.learn(p, got, rets);
     let kind: Divergence['kind'] = 'result';
-    if (!lines.length && rec.type === 'ioctl') {
-      const w = this.compareWrites(p);
-      (replayed as IoctlRecord).writes = w.writes;
-      if (w.lines.length) kind = 'write';
-      lines.push(...w.lines);
+    if (!lines.length && rec.type === 'ioctl' && rec.writes.length) {
+      lines.push(...this.compareWrites(p));
+      if (lines.length) kind = 'write';
     }
-    if (!lines.length && ok) {
-      const r = this.compareRets(rec, rets);
-      if (r.length) kind = 'rets';
-      lines.push(...r);
-      if (rec.type === 'mmap') (replayed as typeof rec).result = BigInt.asUintN(64, rets[0]);
+    if (!lines.length && ok && rec.type !== 'ioctl') {
+      lines.push(...this.compareRets(rec, rets));
+      if (lines.length) kind = 'rets';
     }
     this.count(rec, lines.length ? 'diverged' : got.errno ? (errnoName(got.errno) ?? `errno ${got.errno}`) : 'ok');
-    if (lines.length) this.diverge(p.index, rec, replayed, kind, lines);
+    if (lines.length) this.diverge(p.index, rec, this.replayedRecord(p, got, rets), kind, lines);
+  }
+
+  /** `p`'s record as the replay answered it: its result, return words and kernel writes. */
+  private replayedRecord(p: Pending, got: SysReturn, rets: bigint[]): CallRecord {
+    const replayed = { ...p.rec, ret: got.result, errno: got.errno } as CallRecord;
+    if (replayed.type === 'mmap') replayed.result = BigInt.asUintN(64, rets[0]);
+    if (replayed.type === 'syscall') replayed.rets = rets.slice(0, replayed.rets.length).map((v) => BigInt.asUintN(64, v));
+    if (replayed.type === 'ioctl') replayed.writes = replayed.writes.map((w) => ({ addr: w.addr, data: readUser(p.thread.proc.as, w.addr, w.data.length) ?? new Uint8Array(0) }));
+    return replayed;
   }
 
   /** Whether `rec`'s ret is an id the replay learns instead of comparing (an fd, a pid). */
@@ -455,21 +466,21 @@ class Replayer {
     }
   }
 
-  /** Each recorded write (ids mapped) against the replay's memory; the last write of a range wins. */
-  private compareWrites(p: Pending): { writes: MemRange[]; lines: string[] } {
+  /** Each recorded write (ids mapped) against the replay's memory (the last write of a range wins): the differences. */
+  private compareWrites(p: Pending): string[] {
     const rec = p.rec as IoctlRecord;
+    const ws = rec.writes;
     const masks = clockFields(rec.request, rec.argp, rec.reads);
-    const writes: MemRange[] = [];
     const lines: string[] = [];
-    rec.writes.forEach((w, k) => {
+    for (let k = 0; k < ws.length; k++) {
+      const w = ws[k];
+      if (ws.some((x, j) => j > k && x.addr === w.addr && x.data.length === w.data.length)) continue;
       const got = readUser(p.thread.proc.as, w.addr, w.data.length);
-      writes.push({ addr: w.addr, data: got ?? new Uint8Array(0) });
-      if (rec.writes.slice(k + 1).some((x) => x.addr === w.addr && x.data.length === w.data.length)) return;
       const want = { addr: w.addr, data: patchRange(w, p.slots, (s, v) => this.ids.get(this.ids.scope(s.kind, rec.pid, rec.fd), v)) };
       if (!got) lines.push(`write at 0x${w.addr.toString(16)} (${w.data.length} bytes): not mapped in the replay`);
       else if (firstDifference(want, got, masks) >= 0) lines.push(...describeDifference(rec.request, rec.argp, rec.reads, want, got, masks));
-    });
-    return { writes, lines };
+    }
+    return lines;
   }
 
   /** Return words of a system call (mmap's address included) against the recorded ones, ids mapped. */
@@ -499,7 +510,7 @@ class Replayer {
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       this.count(rec, 'diverged');
-      return this.diverge(index, rec, { ...rec, ret: -1 }, 'result', [`process_create failed in the replay: ${msg}`]);
+      return this.diverge(index, rec, { ...rec, ret: -1, rets: [] }, 'result', [`process_create failed in the replay: ${msg}`]);
     }
     this.report.replayed++;
     this.addProc(Number(rec.rets[0]), p);
