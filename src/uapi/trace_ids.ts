@@ -304,8 +304,14 @@ export class IdMaps {
   /** The scope of `kind` ids used by a call of process `pid` on fd `fd`. */
   scope(kind: IdKind, pid: number, fd: number): string {
     if (FILE_KINDS.has(kind)) return `${kind}@f${this.fileOf(pid, fd)}`;
-    return kind === 'fd' ? `fd@p${pid}` : kind;
+    if (kind !== 'fd') return kind;
+    // Every call maps its fd: the process scope's name is made once.
+    let s = this.fdScopes.get(pid);
+    if (s === undefined) this.fdScopes.set(pid, (s = `fd@p${pid}`));
+    return s;
   }
+
+  private readonly fdScopes = new Map<number, string>();
 
   /** The replayed id for recorded `id` in `scope` (itself when unmapped). */
   get(scope: string, id: bigint): bigint {

@@ -124,10 +124,19 @@ function callName(r: CallRecord): string {
   return r.type === 'syscall' ? sysName(r.nr) : r.type;
 }
 
-/** Reads `len` bytes of user memory, or null where a page is not mapped. */
-function readUser(as: AddressSpace, addr: bigint, len: number): Uint8Array | null {
+/** Reused by readUser for the common small read. */
+const scratch = new Uint8Array(4096);
+
+/**
+ * Reads `len` bytes of user memory, or null where a page is not mapped. With `temp` the bytes
+ * may be in a buffer the next call reuses (a comparison that copies what it keeps).
+ */
+function readUser(as: AddressSpace, addr: bigint, len: number, temp = false): Uint8Array | null {
   try {
-    return as.read(addr, len);
+    if (!temp || len > scratch.length) return as.read(addr, len);
+    const out = scratch.subarray(0, len);
+    as.readInto(addr, out);
+    return out;
   } catch (e) {
     if (e instanceof PageFault) return null;
     throw e;
@@ -475,7 +484,7 @@ class Replayer {
     for (let k = 0; k < ws.length; k++) {
       const w = ws[k];
       if (ws.some((x, j) => j > k && x.addr === w.addr && x.data.length === w.data.length)) continue;
-      const got = readUser(p.thread.proc.as, w.addr, w.data.length);
+      const got = readUser(p.thread.proc.as, w.addr, w.data.length, true);
       const want = { addr: w.addr, data: patchRange(w, p.slots, (s, v) => this.ids.get(this.ids.scope(s.kind, rec.pid, rec.fd), v)) };
       if (!got) lines.push(`write at 0x${w.addr.toString(16)} (${w.data.length} bytes): not mapped in the replay`);
       else if (firstDifference(want, got, masks) >= 0) lines.push(...describeDifference(rec.request, rec.argp, rec.reads, want, got, masks));
