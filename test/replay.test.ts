@@ -99,6 +99,12 @@ t.test('a thread blocked in a wait that another thread releases replays in its r
   t.same(r.divergences, []);
   t.same(r.summary.DRM_IOCTL_SYNCOBJ_WAIT, { ok: 1 });
   t.same(r.summary.thread_create, { ok: 1 });
+  // Without the signal the other thread's wait never ends: reported when the main thread's
+  // next call must wait for it; --all kills the process and skips the rest of it.
+  const edited = rewrite(bytes, (rs) => rs.filter((_, i) => i !== signal));
+  const all = await replayTrace(edited, { all: true, idleMs: 200 });
+  t.same(all.divergences.map((d) => [d.index, d.kind, d.tid]), [[wait - 1, 'blocked', w.tid]]);
+  t.ok(all.notReplayed['calls of a killed process'] >= 2, 'the rest of the process is skipped');
 });
 
 t.test('failing calls and a timed-out wait replay with their errnos', async (t) => {

@@ -232,9 +232,17 @@ class Replayer {
     }
     const thread = this.threads.get(rec.tid);
     if (this.stopped) return;
+    // The awaits above may have killed the process (--all, a call that would block forever).
+    if (proc.dead) return this.skip('calls of a killed process');
     if (!thread) return this.skip('calls of an unknown thread');
     if (rec.type === 'syscall' && rec.nr === SYS.PROCESS_CREATE) return this.processCreate(i, rec);
-    const pending = this.post(i, rec, thread);
+    let pending: Pending | null;
+    try {
+      pending = this.post(i, rec, thread);
+    } catch (e) {
+      if (!(e instanceof ProcessExited)) throw e;
+      return this.skip('calls of a killed process');
+    }
     if (!pending) return;
     this.inflight.set(i, pending);
     this.bySlot.set(rec.tid, i);
