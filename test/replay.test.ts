@@ -1,7 +1,9 @@
 // Trace replay (replayTrace, docs/trace-format.md "Replay"): recorded programs replay with no
 // divergence (a UMD-style flow, two processes, a thread released by another thread's call,
 // failing calls, shifted ids); edited traces diverge at the edited record with the field
-// named; a wait that would block forever is reported, not waited for; truncated traces.
+// named (a write, a query reply, errno, ret, return words); a wait that would block forever
+// is reported, not waited for; a kernel bug in the replay; truncated traces; DEBUG.SETTLE.
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
@@ -15,7 +17,9 @@ import {
 } from '../src/userspace/igt.js';
 import { xe_spin_end, xe_spin_init, xe_spin_started } from '../src/userspace/xe_spin.js';
 import { execDevice, VA } from './helpers/exec_device.js';
-import { dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
+import { dir, dropExtra, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
+
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 const INT64_MAX = (1n << 63n) - 1n;
 const WAIT_FOR_SUBMIT = C('DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT');
@@ -198,6 +202,27 @@ t.test('a flipped errno or ret diverges at that record; --all goes on', async (t
   ]);
   t.match(r.divergences[0].replayed, /DRM_IOCTL_XE_VM_DESTROY \{vm_id=7\}\) = -1 ENOENT \(-2\)$/);
   t.equal(r.replayed, tr.records.length - 1, 'every call replayed');
+});
+
+t.test('a malloc or mmap that returns another address diverges at that record', async (t) => {
+  const bytes = await record('addrs.xetrace', (_d, p) => {
+    p.mem.alloc(64);
+    p.munmap(p.mmapAnon(0x2000), 0x2000);
+  });
+  const tr = decodeTrace(bytes);
+  const malloc = tr.records.findIndex((x) => x.type === 'syscall' && x.nr === SYS.MALLOC);
+  const mmap = tr.records.findIndex((x) => x.type === 'mmap');
+  const edited = rewrite(bytes, (rs) =>
+    rs.map((x, i) => (i === malloc && x.type === 'syscall' ? { ...x, rets: [x.rets[0] + 0x40n] } : i === mmap && x.type === 'mmap' ? { ...x, result: x.result + 0x1000n } : x)),
+  );
+  const r = await replayTrace(edited, { all: true });
+  const m = tr.records[mmap] as Extract<(typeof tr.records)[number], { type: 'mmap' }>;
+  const a = (tr.records[malloc] as Extract<(typeof tr.records)[number], { type: 'syscall' }>).rets[0];
+  t.same(r.divergences.map((d) => [d.index, d.kind, d.fields]), [
+    [malloc, 'rets', [`malloc return word 0: recorded 0x${(a + 0x40n).toString(16)}, replayed 0x${a.toString(16)}`]],
+    [mmap, 'rets', [`mmap result: recorded 0x${(m.result + 0x1000n).toString(16)}, replayed 0x${m.result.toString(16)}`]],
+  ]);
+  t.match(r.divergences[1].replayed, new RegExp(`mmap\\(.*\\) = 0x${m.result.toString(16)}$`));
 });
 
 t.test('a wait that would block forever is a divergence, not a hang', async (t) => {

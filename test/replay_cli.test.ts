@@ -1,12 +1,14 @@
 // `xe-emu replay`: exit status 0 / 1 / 2, the divergence report, the summary, --json,
 // --quiet, --partial, --help.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { decodeTrace, type IoctlRecord } from '../src/uapi/trace.js';
 import { dir, flow, ioctlAt, ioctlIndex, record, rewrite } from './helpers/replay_rig.js';
+
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
