@@ -73,10 +73,10 @@ export class CpuPageTable {
     return this.pte.length;
   }
 
-  /** Maps page index `i` to physical address `pa`. */
-  map(i: number, pa: number, writable: boolean): void {
+  /** Maps page index `i` to physical address `pa`, marked PTE_TRACED when `traced`. */
+  map(i: number, pa: number, writable: boolean, traced = false): void {
     if (pa / PAGE_SIZE >= 2 ** 29) throw new RangeError(`physical address 0x${pa.toString(16)}: beyond the page table's 29-bit frame numbers`);
-    Atomics.store(this.pte, i, (((pa / PAGE_SIZE) << 2) | PTE_PRESENT | (writable ? PTE_WRITE : 0)) >>> 0);
+    Atomics.store(this.pte, i, (((pa / PAGE_SIZE) << 2) | PTE_PRESENT | (writable ? PTE_WRITE : 0) | (traced ? PTE_TRACED : 0)) >>> 0);
   }
 
   /** Marks the mapped page index `i` as shared with the GPU under a trace (PTE_TRACED). */
@@ -96,8 +96,8 @@ export class CpuPageTable {
   }
 
   /**
-   * Physical address of `addr` when [addr, addr+len) lies in one page mapped for the access,
-   * else -1. The hot path of every copy: plain number arithmetic only.
+   * Physical address of `addr` when [addr, addr+len) lies in one page mapped for the access
+   * and not PTE_TRACED, else -1. The hot path of every copy: plain number arithmetic only.
    */
   resolve(addr: bigint, len: number, write: boolean): number {
     const off = Number(addr) - this.baseNum;
@@ -105,7 +105,8 @@ export class CpuPageTable {
     const inPage = off & (PAGE_SIZE - 1); // an integer below 2^53: its low bits survive ToInt32
     if (inPage + len > PAGE_SIZE) return -1;
     const e = this.pte[(off - inPage) / PAGE_SIZE];
-    if (!(e & PTE_PRESENT) || (write && !(e & PTE_WRITE))) return -1;
+    // One test for "mapped and not traced": a traced page takes the slow path.
+    if ((e & (PTE_PRESENT | PTE_TRACED)) !== PTE_PRESENT || (write && !(e & PTE_WRITE))) return -1;
     return ((e & PTE_PFN) >>> 2) * PAGE_SIZE + inPage;
   }
 
@@ -119,27 +120,41 @@ export class CpuPageTable {
   }
 }
 
+/**
+ * Told of each access that touched a PTE_TRACED page, after it was done: [addr, addr + len)
+ * was read (`write` false) or written.
+ */
+export type AccessHook = (addr: bigint, len: number, write: boolean) => void;
+
 /** Reads and writes user virtual memory through a page table; faults throw PageFault. */
 export class AddressSpace {
   constructor(
     readonly pt: CpuPageTable,
     readonly phys: PhysicalMemory,
+    /** User code's view: accesses to PTE_TRACED pages are reported here (trace records 16, 17). */
+    private readonly hook?: AccessHook,
   ) {}
 
-  /** Calls `fn` with each physical chunk of [addr, addr+len); throws PageFault before touching anything if any page is unmapped. */
+  /**
+   * The slow path: calls `fn` with each physical chunk of [addr, addr+len), then the hook if
+   * a page was PTE_TRACED; throws PageFault before touching anything if any page is unmapped.
+   */
   private chunks(addr: bigint, len: number, write: boolean, fn: (pa: number, at: number, n: number) => void): void {
     const parts: Array<[number, number, number]> = [];
+    let traced = false;
     let at = 0;
     while (at < len) {
       const va = addr + BigInt(at);
       const pa = this.pt.translate(va, write);
       if (pa < 0) throw new PageFault(va, write);
+      traced ||= this.pt.isTraced(va);
       const inPage = Number(va & BigInt(PAGE_SIZE - 1));
       const n = Math.min(len - at, PAGE_SIZE - inPage);
       parts.push([pa + inPage, at, n]);
       at += n;
     }
     for (const [pa, off, n] of parts) fn(pa, off, n);
+    if (traced) this.hook?.(addr, len, write);
   }
 
   /** Copies `len` bytes from user memory. */

@@ -153,7 +153,18 @@ export const SYS = {
    * `len` bytes to `buf`. len 0 only asks for the size.
    */
   SYSLOG: 22,
+  /**
+   * trace_access(addr, len, write): user code just read (ARG2 0) or wrote (ARG2 1) the `len`
+   * bytes at `addr`, in pages the kernel marked PTE_TRACED (shared with the GPU under a
+   * trace). A recording kernel writes a cpu_read / cpu_write trace record with the bytes
+   * there now; otherwise it returns 0 at once. Not itself recorded. EINVAL: len 0 or over
+   * TRACE_ACCESS_MAX; EFAULT: the range is not mapped.
+   */
+  TRACE_ACCESS: 23,
 } as const;
+
+/** Largest `len` of SYS.TRACE_ACCESS (an access is split into reports of at most this). */
+export const TRACE_ACCESS_MAX = 1 << 24;
 
 /** mmap flag (asm-generic/mman-common.h): map exactly at addr, replacing what is there. */
 export const MAP_FIXED = 0x10;

@@ -33,6 +33,12 @@ export interface DeviceOptions {
    * (docs/trace-format.md); `dev.close()` finishes it. Default: no recording.
    */
   record?: string;
+  /**
+   * Mark the user pages shared with the GPU (mappings of BOs and dma-bufs, pinned userptr
+   * pages, faulted-in mirror pages) PTE_TRACED, as a recording device does, without
+   * recording: what a replay needs to know which memory the GPU owns. Default off.
+   */
+  markShared?: boolean;
 }
 
 /** Options of createProcess. */
@@ -128,7 +134,8 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const dmesg = opts.dmesg ?? false;
   const options: TraceOptions = { profile: profile.name, sysmem: opts.sysmem ?? null, vram: opts.vram ?? null, caps, dmesg };
   const record = opts.record === undefined ? undefined : { path: resolve(opts.record), options };
-  const worker = new Worker(WORKER_URL, { workerData: { control, regions, profile: profile.name, ptSab, caps, dmesg, record } });
+  const markShared = opts.markShared ?? false;
+  const worker = new Worker(WORKER_URL, { workerData: { control, regions, profile: profile.name, ptSab, caps, dmesg, record, markShared } });
   worker.unref();
   await started(worker, new Int32Array(control));
   return new Device(profile, worker, { control, regions }, ptSab);

@@ -3,10 +3,28 @@
  * page table (a fault throws Segfault, the analogue of SIGSEGV) and malloc/free served by
  * the kernel's memory map.
  */
-import { AddressSpace, PageFault } from '../hw/cpu_mmu.js';
-import { SYS } from '../uapi/channel.js';
-import type { Channel } from './channel.js';
+import { AddressSpace, PageFault, type AccessHook } from '../hw/cpu_mmu.js';
+import { SYS, TRACE_ACCESS_MAX } from '../uapi/channel.js';
+import { DeviceClosed, type Channel } from './channel.js';
 import { assertBigint } from './check.js';
+
+/**
+ * The access hook of user code's AddressSpace: an access to pages the kernel marked
+ * PTE_TRACED (shared with the GPU under a trace) is reported with SYS.TRACE_ACCESS, in
+ * pieces of at most TRACE_ACCESS_MAX bytes, so that the kernel records its bytes. A device
+ * closed meanwhile has finished its trace: the access stands, unreported.
+ */
+export function reportAccess(chan: Channel): AccessHook {
+  return (addr, len, write) => {
+    try {
+      for (let at = 0; at < len; at += TRACE_ACCESS_MAX) {
+        chan.call(SYS.TRACE_ACCESS, addr + BigInt(at), BigInt(Math.min(TRACE_ACCESS_MAX, len - at)), write ? 1n : 0n);
+      }
+    } catch (e) {
+      if (!(e instanceof DeviceClosed)) throw e;
+    }
+  };
+}
 
 /** A user-space access to an unmapped (or read-only) address. */
 export class Segfault extends Error {

@@ -11,7 +11,7 @@ import { engineSelector } from '../uapi/sched_inspect.js';
 import { requestName } from '../uapi/uapi.js';
 import { Channel } from './channel.js';
 import { assertBigint } from './check.js';
-import { UserMem } from './mem.js';
+import { reportAccess, UserMem } from './mem.js';
 import { decodeEngineTrace, decodeQueueInfo, type EngineTrace, type QueueInfo } from './sched_inspect.js';
 import {
   decodeGpuAccess, decodeViolations, decodeVmInfo, vmArgWord, type GpuAccessReport, type VmInfo, type VmViolation,
@@ -82,7 +82,7 @@ export class Process {
     this.handle = h;
     this.pid = h.pid;
     this.chan = new Channel(h.control, h.slot, h.pid);
-    const as = new AddressSpace(new CpuPageTable(h.ptSab, USER_BASE), new PhysicalMemory(h.regions));
+    const as = new AddressSpace(new CpuPageTable(h.ptSab, USER_BASE), new PhysicalMemory(h.regions), reportAccess(this.chan));
     this.mem = new UserMem(as, this.chan);
   }
 

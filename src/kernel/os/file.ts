@@ -19,6 +19,8 @@ export interface Task {
   readonly pid: number;
   /** User memory (copy_from_user / copy_to_user). */
   readonly um: UserMemory;
+  /** The same memory, never recorded in a trace: for writes that are GPU effects (a user fence at job completion). */
+  readonly rawUm: UserMemory;
   /** The address space (current->mm): what a fault-mode VM mirrors and userptr VMAs follow. */
   readonly mm: Mm;
   /** The fd table. */

@@ -38,6 +38,11 @@ export interface BootData {
   dmesg?: boolean;
   /** Record every call to a trace file (os/trace.ts). */
   record?: RecordSpec;
+  /**
+   * Mark the user pages shared with the GPU PTE_TRACED (a replay does, to know which memory
+   * the GPU and the trace's CPU records own); a recording kernel always does.
+   */
+  markShared?: boolean;
 }
 
 /** Result of one system call: RESULT word, ERRNO and 64-bit return words. */
@@ -121,6 +126,8 @@ export class Kernel implements DeviceHost {
   private readonly dmesg: string[] | null;
   /** The trace recorder, when the device records. */
   private readonly tracer: Tracer | null;
+  /** Shared pages are marked PTE_TRACED (Mm's SharedPages). */
+  private readonly markShared: boolean;
   stopped = false;
 
   constructor(
@@ -133,6 +140,7 @@ export class Kernel implements DeviceHost {
     this.i64 = new BigInt64Array(boot.control);
     this.dmesg = boot.dmesg ? [] : null;
     this.tracer = boot.record ? new Tracer(boot.record) : null;
+    this.markShared = this.tracer !== null || boot.markShared === true;
     const p = this.newProcess(boot.ptSab, boot.caps);
     this.claimSlot(0, p);
     this.debugOps.register(ch.DEBUG.KERNEL_BUG, () => {
@@ -162,8 +170,11 @@ export class Kernel implements DeviceHost {
   }
 
   private newProcess(ptSab: SharedArrayBuffer, caps: number[]): Process {
-    const wrap = this.tracer ? (um: UserMemory) => this.tracer!.wrap(um) : undefined;
-    const p = new Process(this.nextPid++, ptSab, this.phys, this.sysmem, new Set(caps), wrap);
+    const t = this.tracer;
+    const pid = this.nextPid++;
+    const wrap = t ? (um: UserMemory) => t.wrap(um) : undefined;
+    const shared = !this.markShared ? null : { snapshot: t ? (addr: bigint, bytes: Uint8Array) => t.snapshot(pid, addr, bytes) : undefined };
+    const p = new Process(pid, ptSab, this.phys, this.sysmem, new Set(caps), wrap, shared);
     this.procs.set(p.pid, p);
     return p;
   }
@@ -347,6 +358,8 @@ export class Kernel implements DeviceHost {
       case ch.SYS.SHUTDOWN:
         this.shutdown();
         return { rc: 0 };
+      case ch.SYS.TRACE_ACCESS:
+        return { rc: this.traceAccess(slot, p, BigInt.asUintN(64, a(0)), BigInt.asUintN(64, a(1)), a(2) !== 0n) };
       default:
         return { rc: fail(EINVAL, 'system call %d: unknown', nr) };
     }
@@ -394,6 +407,19 @@ export class Kernel implements DeviceHost {
           return file.mmap(p.mm, offset, len, writable);
         }),
     );
+  }
+
+  /**
+   * trace_access(addr, len, write): user code touched memory shared with the GPU; a recording
+   * kernel records the bytes there now (raw: the copy is no read of a call). -EINVAL for a
+   * len of 0 or over TRACE_ACCESS_MAX, -EFAULT for a range not mapped; 0 at once when not
+   * recording.
+   */
+  private traceAccess(slot: number, p: Process, addr: bigint, len: bigint, write: boolean): number {
+    if (!this.tracer) return 0;
+    if (len === 0n || len > BigInt(ch.TRACE_ACCESS_MAX)) return fail(EINVAL, 'trace_access length %d: 0 or over %d', len, ch.TRACE_ACCESS_MAX);
+    this.tracer.access(p.pid, slot, addr, p.rawUm.copyFromUser(addr, Number(len)), write);
+    return 0;
   }
 
   /**

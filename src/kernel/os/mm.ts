@@ -21,6 +21,12 @@
  * - An object's `ObjectMappings` (the i_mmap tree of its address_space): every piece of
  *   every mapping of the object in any process, so that a driver that moved the object's
  *   pages can point their PTEs at the new pages (unmap_mapping_range).
+ *
+ * Under a trace (`SharedPages`) the pages user code shares with the GPU are marked
+ * PTE_TRACED, so that user code reports its accesses to them (trace records 16, 17): every
+ * page of an object mapping (the only objects mapped are a driver's: GEM objects, dma-bufs),
+ * whenever its PTE is written, and the pages a driver shares through `share` (a userptr pin,
+ * a mirror fault). Nothing clears the mark but the PTE going: recording more is harmless.
  */
 import { OrderedMap } from '@js-sdsl/ordered-map';
 import { CpuPageTable } from '../../hw/cpu_mmu.js';
@@ -67,6 +73,12 @@ export interface Vma {
   readonly writable: boolean;
   /** Physical address of the mapping's page `k`. */
   page(k: number): number;
+}
+
+/** What an address space does with pages shared with the GPU under a trace (see the header). */
+export interface SharedPages {
+  /** Content of pages `share` marks for the first time (they may hold data written unrecorded), for the trace. */
+  snapshot?(addr: bigint, bytes: Uint8Array): void;
 }
 
 /** The pieces of one object mapping share one hold on the object. */
@@ -194,7 +206,36 @@ export class Mm {
     readonly pt: CpuPageTable,
     private readonly phys: PhysicalMemory,
     private readonly sysmem: PageAllocator,
+    /** Set under a trace: shared pages are marked PTE_TRACED. */
+    private readonly shared: SharedPages | null = null,
   ) {}
+
+  /**
+   * The pages of [addr, addr + count pages) (page aligned) are shared with the GPU from now
+   * on (get_user_pages for a userptr, hmm_range_fault for a mirror). Under a trace, each
+   * mapped page not yet PTE_TRACED has its content snapshotted (runs of such pages in one
+   * piece) and is marked; otherwise nothing.
+   */
+  share(addr: bigint, count: number): void {
+    if (!this.shared) return;
+    const first = this.pt.pageIndex(addr);
+    if (first < 0) return;
+    const end = Math.min(first + count, this.pt.pages);
+    let run = first;
+    for (let i = first; i <= end; i++) {
+      if (i < end && this.pt.translate(this.pt.pageAddr(i), false) >= 0 && !this.pt.isTraced(this.pt.pageAddr(i))) continue;
+      if (i > run) this.markRun(run, i);
+      run = i + 1;
+    }
+  }
+
+  /** Snapshots, then marks, the mapped untraced pages [first, end). */
+  private markRun(first: number, end: number): void {
+    const bytes = new Uint8Array((end - first) * PAGE_SIZE);
+    for (let i = first; i < end; i++) this.phys.copyOut(this.pt.translate(this.pt.pageAddr(i), false), bytes, (i - first) * PAGE_SIZE, PAGE_SIZE);
+    this.shared!.snapshot?.(this.pt.pageAddr(first), bytes);
+    for (let i = first; i < end; i++) this.pt.setTraced(i);
+  }
 
   /**
    * mmu_interval_notifier_insert over the whole address space: `fn` hears every interval
@@ -333,7 +374,8 @@ export class Mm {
   }
 
   private mapPtes(m: Mapping): void {
-    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), m.writable);
+    const traced = this.shared !== null && !m.anon;
+    for (let k = 0; k < m.count; k++) this.pt.map(m.first + k, m.page(k), m.writable, traced);
   }
 
   private unmapPages(first: number, end: number): void {

@@ -9,7 +9,7 @@ import { EBADF, EINVAL, EMFILE, EPERM } from '../../uapi/errno.js';
 import { Errno } from './errno.js';
 import type { KFile, Task } from './file.js';
 import { IdTable } from './idr.js';
-import { Mm } from './mm.js';
+import { Mm, type SharedPages } from './mm.js';
 import { LocalUserMemory, type UserMemory } from './uaccess.js';
 
 /** Lowest fd number handed out (0-2 are stdio in a real process). */
@@ -29,6 +29,11 @@ export class Process implements Task {
   readonly pt: CpuPageTable;
   readonly as: AddressSpace;
   readonly um: UserMemory;
+  /**
+   * The same memory, never recorded: for writes that are GPU effects (a user fence written
+   * when its job completes), which are no copy of the call being served.
+   */
+  readonly rawUm: UserMemory;
   readonly mm: Mm;
   readonly fds = new IdTable<KFile>(FIRST_FD, 1 << 20);
   readonly slots = new Set<number>();
@@ -44,12 +49,14 @@ export class Process implements Task {
     sysmem: PageAllocator,
     readonly caps: ReadonlySet<number>,
     wrapUm: (um: UserMemory) => UserMemory = (um) => um,
+    shared: SharedPages | null = null,
   ) {
     this.pt = new CpuPageTable(ptSab);
     this.as = new AddressSpace(this.pt, phys);
+    this.mm = new Mm(this.pt, phys, sysmem, shared);
+    this.rawUm = new LocalUserMemory(this.as, (addr, count) => this.mm.share(addr, count));
     // A recording kernel wraps the process's user memory (os/trace.ts).
-    this.um = wrapUm(new LocalUserMemory(this.as));
-    this.mm = new Mm(this.pt, phys, sysmem);
+    this.um = wrapUm(this.rawUm);
   }
 
   /** Whether the process holds capability `cap` (Linux CAP_* number). */

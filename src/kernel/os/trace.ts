@@ -58,8 +58,9 @@ export class Tracer {
     return new RecordingUserMemory(um, () => this.current);
   }
 
-  /** A call enters on `slot`; arg(i) reads its argument words. */
+  /** A call enters on `slot`; arg(i) reads its argument words. SYS.TRACE_ACCESS is a report, not a call: no record. */
   begin(slot: number, pid: number, nr: number, arg: (i: number) => bigint): void {
+    if (nr === ch.SYS.TRACE_ACCESS) return;
     const args = Array.from({ length: ARGS }, (_, i) => BigInt.asUintN(64, arg(i)));
     const call = { seq: this.seq++, pid, tid: slot, nr, args, reads: [], writes: [], blocked: false };
     this.calls.set(slot, call);
@@ -85,6 +86,26 @@ export class Tracer {
     if (!call) return;
     this.calls.delete(slot);
     this.push(encodeRecord(toRecord(call, rc, rets)));
+  }
+
+  /**
+   * SYS.TRACE_ACCESS: thread `slot` of process `pid` read or wrote `bytes` at `addr` in memory
+   * shared with the GPU; a cpu_read / cpu_write record with a fresh seq.
+   */
+  access(pid: number, slot: number, addr: bigint, bytes: Uint8Array, write: boolean): void {
+    this.push(encodeRecord({ type: write ? 'cpu_write' : 'cpu_read', seq: this.seq++, pid, tid: slot, addr, data: bytes }));
+  }
+
+  /**
+   * Pages of process `pid` holding `bytes` at `addr` start to be shared with the GPU: a
+   * cpu_write snapshot. During a call of that process it carries the call's seq and thread
+   * and precedes the call's record; otherwise (a GPU fault serviced while a batch runs) a
+   * fresh seq and thread -1.
+   */
+  snapshot(pid: number, addr: bigint, bytes: Uint8Array): void {
+    const c = this.current?.pid === pid ? this.current : null;
+    const seq = c ? c.seq : this.seq++;
+    this.push(encodeRecord({ type: 'cpu_write', seq, pid, tid: c ? c.tid : -1, addr, data: bytes }));
   }
 
   /** The call on `slot` ends unanswered (its process died, or a kernel bug): no record. */

@@ -24,7 +24,11 @@ export interface UserMemory {
 
 /** UserMemory over a process address space in this device's emulated memory. */
 export class LocalUserMemory implements UserMemory {
-  constructor(private readonly as: AddressSpace) {}
+  constructor(
+    private readonly as: AddressSpace,
+    /** Told of the pages getUserPages hands to a driver (Mm.share: marked under a trace). */
+    private readonly pinned?: (addr: bigint, count: number) => void,
+  ) {}
 
   copyFromUser(addr: bigint, len: number, into?: Uint8Array): Uint8Array {
     const out = into ?? new Uint8Array(len);
@@ -52,6 +56,7 @@ export class LocalUserMemory implements UserMemory {
       if (pa < 0) throw new Errno(EFAULT, 'user page %x: not mapped%s', va, write ? ' for writing' : '');
       pages.push(pa);
     }
+    this.pinned?.(addr, count);
     return pages;
   }
 }

@@ -33,7 +33,7 @@ export function registerXeDebugOps(ops: DebugRegistry, dev: XeDevice): void {
     dev.wedged = on !== 0n;
   });
   ops.register(DEBUG.UFENCE_WRITE, (p, [addr, value]) => {
-    putUserU64(p.um, addr, value);
+    putUserU64(p.rawUm, addr, value);
     dev.wake();
   });
   ops.register(DEBUG.QUEUE_BAN, (p, [fd, id]) => banQueue(dev, p, Number(fd), Number(id)));

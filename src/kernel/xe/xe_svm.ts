@@ -112,8 +112,9 @@ export class XeSvm {
 
   /**
    * drm_gpusvm_range_get_pages: the CPU's physical pages of the range, as the process's page
-   * table maps them now. A page not mapped is -EFAULT; one mapped read-only where the VMA is
-   * writable is -EPERM (hmm_range_fault with HMM_PFN_REQ_WRITE).
+   * table maps them now; from then on the GPU shares them (Mm.share: marked under a trace).
+   * A page not mapped is -EFAULT; one mapped read-only where the VMA is writable is -EPERM
+   * (hmm_range_fault with HMM_PFN_REQ_WRITE).
    */
   getPages(vma: XeVma, r: SvmRange): number[] {
     const write = !readOnly(vma);
@@ -127,6 +128,7 @@ export class XeSvm {
       pages.push(pa);
     }
     r.pages = pages;
+    this.mm.share(r.start, pages.length);
     return pages;
   }
 

@@ -39,6 +39,11 @@ export const SYNC_PARSE_FLAG_DISALLOW_USER_FENCE = 1 << 2;
 export interface SyncCtx {
   readonly file: SyncobjHolder;
   readonly um: UserMemory;
+  /**
+   * The caller's memory as a user fence's completion writes it (Task.rawUm): the write is a
+   * GPU effect, not a copy of whatever call is being served, so a trace does not record it.
+   */
+  readonly fenceUm: UserMemory;
   /** Wakes WAIT_USER_FENCE sleepers (the device's wake). */
   readonly wake: () => void;
 }
@@ -129,7 +134,7 @@ export function xeSyncEntryParse(c: SyncCtx, syncs: bigint, i: number, parseFlag
         if (err instanceof Errno && err.errno === EFAULT) throw new Errno(EFAULT, 'drm_xe_sync[%d].addr %x: not readable', i, addr);
         throw err;
       }
-      e.ufence = new XeUserFence(addr, e.timelineValue, c.um, c.wake);
+      e.ufence = new XeUserFence(addr, e.timelineValue, c.fenceUm, c.wake);
       return e;
     default:
       throw new Errno(EINVAL, 'drm_xe_sync[%d].type %d: unknown', i, type);
