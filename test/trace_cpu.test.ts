@@ -12,7 +12,8 @@ import { createRegions, PAGE_SIZE, PageAllocator, PhysicalMemory } from '../src/
 import { Mm, ObjectMappings, type MappingBacking } from '../src/kernel/os/mm.js';
 import { C, createDevice, type DeviceOptions, type Process } from '../src/index.js';
 import { Batch, miBatchBufferEnd, miCopyMemMem, miStoreDwordImm } from '../src/uapi/gpu_commands.js';
-import { SYS, TRACE_ACCESS_MAX } from '../src/uapi/channel.js';
+import { CH_MSG_BYTES, SYS, TRACE_ACCESS_MAX } from '../src/uapi/channel.js';
+import { Channel } from '../src/userspace/channel.js';
 import { decodeTrace, type CpuAccessRecord, type IoctlRecord, type TraceRecord } from '../src/uapi/trace.js';
 import { requestName } from '../src/uapi/uapi.js';
 import {
@@ -65,7 +66,10 @@ t.test('AddressSpace: accesses touching a PTE_TRACED page reach the hook after t
   const pt = new CpuPageTable(CpuPageTable.allocate(16n * P));
   const seen: Array<[bigint, number, boolean, string]> = [];
   const raw = new AddressSpace(pt, phys);
-  const as = new AddressSpace(pt, phys, (addr, len, write) => seen.push([addr, len, write, hex(raw.read(addr, len))]));
+  const as = new AddressSpace(pt, phys, (addr, bytes, write) => {
+    if (hex(bytes) !== hex(raw.read(addr, bytes.length))) throw new Error('reported before the access was done');
+    seen.push([addr, bytes.length, write, hex(bytes)]);
+  });
   pt.map(0, 0x10000, true);
   pt.map(1, 0x20000, true, true);
   pt.map(2, 0x30000, true);
@@ -88,7 +92,7 @@ t.test('AddressSpace: accesses touching a PTE_TRACED page reach the hook after t
     [pt.base + P, 2, false, '0c0d'],
     [pt.base + 2n * P + 8n, 8, true, '8877665544332211'],
     [pt.base + 2n * P + 8n, 8, false, '8877665544332211'],
-  ], 'each report after its access, with the range and the direction');
+  ], 'each report after its access, with the range, the bytes and the direction');
   let fault: unknown = null;
   try {
     as.write(pt.base + 3n * P - 2n, new Uint8Array(4));
@@ -280,9 +284,9 @@ t.test('TRACE_ACCESS bad input: EINVAL, EFAULT, no record', async (t) => {
     const fd = p.open();
     const bo = xe_bo_create(p, fd, 0, 0x1000, 1);
     cpu = xe_bo_map(p, fd, bo, 0x1000);
-    const fail = (addr: bigint, len: bigint) => {
+    const fail = (addr: bigint, len: bigint, inMsg = 0n) => {
       try {
-        p.rawSyscall(SYS.TRACE_ACCESS, addr, len, 0n);
+        p.rawSyscall(SYS.TRACE_ACCESS, addr, len, 0n, inMsg);
         errs.push('ok');
       } catch {
         errs.push(p.lastError!.name);
@@ -294,8 +298,31 @@ t.test('TRACE_ACCESS bad input: EINVAL, EFAULT, no record', async (t) => {
     fail(0x1000n, 4n);
     fail(cpu + 0xffen, 4n);
     fail(cpu, 4n);
+    fail(cpu, BigInt(CH_MSG_BYTES) + 1n, 1n);
+    fail(cpu, 0n, 1n);
+    fail(cpu + 0xffen, 4n, 1n);
   });
-  t.same(errs, ['EINVAL', 'EINVAL', 'EINVAL', 'EFAULT', 'EFAULT', 'ok']);
+  t.same(errs, ['EINVAL', 'EINVAL', 'EINVAL', 'EFAULT', 'EFAULT', 'ok', 'EINVAL', 'EINVAL', 'EFAULT']);
   t.same(cpuAccesses(recs).map((r) => [r.type, r.addr, r.data.length]), [['cpu_read', cpu, 4]], 'only the valid report is recorded');
   t.notOk(recs.some((r) => r.type === 'syscall' && r.nr === SYS.TRACE_ACCESS), 'failed reports are no syscall records either');
+});
+
+t.test('a short access carries its own bytes (what the CPU saw, whatever memory holds by then); a long one is taken from memory', async (t) => {
+  let cpu = 0n;
+  const recs = await recorded((p) => {
+    const fd = p.open();
+    cpu = xe_bo_map(p, fd, xe_bo_create(p, fd, 0, 0x1000, 1), 0x1000);
+    const h = p.threadHandle();
+    const chan = new Channel(h.control, h.slot, h.pid);
+    // As if the GPU had stored 0xff.. between the CPU's load of 1 2 3 4 and its report.
+    t.equal(chan.callWithMessage(SYS.TRACE_ACCESS, new Uint8Array([1, 2, 3, 4]), cpu, 4n, 0n, 1n).result, 0);
+    const long = new Uint8Array(CH_MSG_BYTES + 1).fill(9);
+    p.mem.write(cpu + 0x100n, long);
+    t.same([...p.mem.read(cpu + 0x100n, 2)], [9, 9]);
+  });
+  t.same(cpuAccesses(recs).map((r) => [r.type, r.addr, hex(r.data)]), [
+    ['cpu_read', cpu, '01020304'],
+    ['cpu_write', cpu + 0x100n, '09'.repeat(CH_MSG_BYTES + 1)],
+    ['cpu_read', cpu + 0x100n, '0909'],
+  ], 'the message area\'s bytes for the short report, memory\'s for the long one');
 });

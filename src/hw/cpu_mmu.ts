@@ -121,10 +121,10 @@ export class CpuPageTable {
 }
 
 /**
- * Told of each access that touched a PTE_TRACED page, after it was done: [addr, addr + len)
- * was read (`write` false) or written.
+ * Told of each access that touched a PTE_TRACED page, after it was done: `bytes` were read
+ * from (`write` false) or written to `addr`. `bytes` is a view of the caller's buffer.
  */
-export type AccessHook = (addr: bigint, len: number, write: boolean) => void;
+export type AccessHook = (addr: bigint, bytes: Uint8Array, write: boolean) => void;
 
 /** Reads and writes user virtual memory through a page table; faults throw PageFault. */
 export class AddressSpace {
@@ -136,10 +136,10 @@ export class AddressSpace {
   ) {}
 
   /**
-   * The slow path: calls `fn` with each physical chunk of [addr, addr+len), then the hook if
-   * a page was PTE_TRACED; throws PageFault before touching anything if any page is unmapped.
+   * The slow path: calls `fn` with each physical chunk of [addr, addr+len); throws PageFault
+   * before touching anything if any page is unmapped. Returns whether a page was PTE_TRACED.
    */
-  private chunks(addr: bigint, len: number, write: boolean, fn: (pa: number, at: number, n: number) => void): void {
+  private chunks(addr: bigint, len: number, write: boolean, fn: (pa: number, at: number, n: number) => void): boolean {
     const parts: Array<[number, number, number]> = [];
     let traced = false;
     let at = 0;
@@ -154,7 +154,7 @@ export class AddressSpace {
       at += n;
     }
     for (const [pa, off, n] of parts) fn(pa, off, n);
-    if (traced) this.hook?.(addr, len, write);
+    return traced;
   }
 
   /** Copies `len` bytes from user memory. */
@@ -173,14 +173,14 @@ export class AddressSpace {
   readInto(addr: bigint, out: Uint8Array, len = out.length): void {
     const pa = this.within(addr, len, false);
     if (pa >= 0) this.phys.copyOut(pa, out, 0, len);
-    else this.chunks(addr, len, false, (p, at, n) => this.phys.copyOut(p, out, at, n));
+    else if (this.chunks(addr, len, false, (p, at, n) => this.phys.copyOut(p, out, at, n))) this.hook?.(addr, out.subarray(0, len), false);
   }
 
   /** Copies the first `len` (default: all) bytes of `data` into user memory. */
   write(addr: bigint, data: Uint8Array, len = data.length): void {
     const pa = this.within(addr, len, true);
     if (pa >= 0) this.phys.copyIn(pa, data, 0, len);
-    else this.chunks(addr, len, true, (p, at, n) => this.phys.copyIn(p, data, at, n));
+    else if (this.chunks(addr, len, true, (p, at, n) => this.phys.copyIn(p, data, at, n))) this.hook?.(addr, data.subarray(0, len), true);
   }
 
   /** Reads a little-endian u64. */

@@ -23,7 +23,7 @@
  * dead process that claims it sees a foreign PID and backs off.
  *
  * Message area (MSG, after the return words): NUL-terminated UTF-8 text, cut to
- * CH_MSG_BYTES - 1 bytes. After a call that failed (state DONE, RESULT -1) it holds the
+ * CH_MSG_BYTES - 1 bytes (one call, SYS.TRACE_ACCESS, may carry bytes there the other way). After a call that failed (state DONE, RESULT -1) it holds the
  * reason the kernel gives for ERRNO (e.g. "drm_xe_gem_create.flags 0x80: unknown flag bits
  * 0x80"); after a kernel bug (state KERNEL_BUG) the bug report. After a successful call it is
  * stale: read it only when RESULT is -1.
@@ -154,11 +154,13 @@ export const SYS = {
    */
   SYSLOG: 22,
   /**
-   * trace_access(addr, len, write): user code just read (ARG2 0) or wrote (ARG2 1) the `len`
-   * bytes at `addr`, in pages the kernel marked PTE_TRACED (shared with the GPU under a
-   * trace). A recording kernel writes a cpu_read / cpu_write trace record with the bytes
-   * there now; otherwise it returns 0 at once. Not itself recorded. EINVAL: len 0 or over
-   * TRACE_ACCESS_MAX; EFAULT: the range is not mapped.
+   * trace_access(addr, len, write, inMsg): user code just read (ARG2 0) or wrote (ARG2 1)
+   * the `len` bytes at `addr`, in pages the kernel marked PTE_TRACED (shared with the GPU
+   * under a trace). A recording kernel writes a cpu_read / cpu_write trace record with the
+   * bytes: with ARG3 1, those the caller put in the slot's message area (len at most
+   * CH_MSG_BYTES: exactly what it read or wrote); with ARG3 0, those in memory now. Without a
+   * trace it returns 0 at once. Not itself recorded. EINVAL: len 0, over TRACE_ACCESS_MAX,
+   * or over CH_MSG_BYTES with ARG3 1; EFAULT: the range is not mapped.
    */
   TRACE_ACCESS: 23,
 } as const;

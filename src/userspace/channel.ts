@@ -86,6 +86,20 @@ export class Channel {
   }
 
   /**
+   * Makes system call `nr` with up to 4 arguments and `bytes` (at most CH_MSG_BYTES) in the
+   * slot's message area for the kernel (SYS.TRACE_ACCESS); blocks until the kernel answers.
+   */
+  callWithMessage(nr: number, bytes: Uint8Array, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): SysReturn {
+    this.claim();
+    new Uint8Array(this.control, this.base + ch.CH_MSG_BYTE, ch.CH_MSG_BYTES).set(bytes);
+    const args = this.args;
+    args[0] = a0; args[1] = a1; args[2] = a2; args[3] = a3;
+    this.submit(nr);
+    this.await();
+    return this.collect();
+  }
+
+  /**
    * ioctl(fd, request, argp) without BigInt conversions: fd (an int) and request (an
    * unsigned int) go into the argument words as 32-bit halves, extended as C would.
    */

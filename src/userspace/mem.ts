@@ -4,22 +4,25 @@
  * the kernel's memory map.
  */
 import { AddressSpace, PageFault, type AccessHook } from '../hw/cpu_mmu.js';
-import { SYS, TRACE_ACCESS_MAX } from '../uapi/channel.js';
+import { CH_MSG_BYTES, SYS, TRACE_ACCESS_MAX } from '../uapi/channel.js';
 import { DeviceClosed, type Channel } from './channel.js';
 import { assertBigint } from './check.js';
 
 /**
  * The access hook of user code's AddressSpace: an access to pages the kernel marked
- * PTE_TRACED (shared with the GPU under a trace) is reported with SYS.TRACE_ACCESS, in
- * pieces of at most TRACE_ACCESS_MAX bytes, so that the kernel records its bytes. A device
- * closed meanwhile has finished its trace: the access stands, unreported.
+ * PTE_TRACED (shared with the GPU under a trace) is reported with SYS.TRACE_ACCESS so that
+ * the kernel records its bytes: an access of at most CH_MSG_BYTES carries them (exactly
+ * those read or written, even if the GPU stores there before the kernel takes the report); a
+ * longer one goes in pieces of at most TRACE_ACCESS_MAX bytes that the kernel takes from
+ * memory. A device closed meanwhile has finished its trace: the access stands, unreported.
  */
 export function reportAccess(chan: Channel): AccessHook {
-  return (addr, len, write) => {
+  return (addr, bytes, write) => {
+    const len = bytes.length;
+    const w = write ? 1n : 0n;
     try {
-      for (let at = 0; at < len; at += TRACE_ACCESS_MAX) {
-        chan.call(SYS.TRACE_ACCESS, addr + BigInt(at), BigInt(Math.min(TRACE_ACCESS_MAX, len - at)), write ? 1n : 0n);
-      }
+      if (len <= CH_MSG_BYTES) chan.callWithMessage(SYS.TRACE_ACCESS, bytes, addr, BigInt(len), w, 1n);
+      else for (let at = 0; at < len; at += TRACE_ACCESS_MAX) chan.call(SYS.TRACE_ACCESS, addr + BigInt(at), BigInt(Math.min(TRACE_ACCESS_MAX, len - at)), w);
     } catch (e) {
       if (!(e instanceof DeviceClosed)) throw e;
     }

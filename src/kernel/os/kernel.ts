@@ -359,7 +359,7 @@ export class Kernel implements DeviceHost {
         this.shutdown();
         return { rc: 0 };
       case ch.SYS.TRACE_ACCESS:
-        return { rc: this.traceAccess(slot, p, BigInt.asUintN(64, a(0)), BigInt.asUintN(64, a(1)), a(2) !== 0n) };
+        return { rc: this.traceAccess(slot, p, BigInt.asUintN(64, a(0)), BigInt.asUintN(64, a(1)), a(2) !== 0n, a(3) !== 0n) };
       default:
         return { rc: fail(EINVAL, 'system call %d: unknown', nr) };
     }
@@ -410,15 +410,19 @@ export class Kernel implements DeviceHost {
   }
 
   /**
-   * trace_access(addr, len, write): user code touched memory shared with the GPU; a recording
-   * kernel records the bytes there now (raw: the copy is no read of a call). -EINVAL for a
-   * len of 0 or over TRACE_ACCESS_MAX, -EFAULT for a range not mapped; 0 at once when not
-   * recording.
+   * trace_access(addr, len, write, inMsg): user code touched memory shared with the GPU; a
+   * recording kernel records the bytes the caller put in the slot's message area (`inMsg`),
+   * else those in memory now (a raw copy: no read of a call). -EINVAL for a len of 0, over
+   * TRACE_ACCESS_MAX or, with `inMsg`, over CH_MSG_BYTES; -EFAULT for a range not mapped;
+   * 0 at once when not recording.
    */
-  private traceAccess(slot: number, p: Process, addr: bigint, len: bigint, write: boolean): number {
+  private traceAccess(slot: number, p: Process, addr: bigint, len: bigint, write: boolean, inMsg: boolean): number {
     if (!this.tracer) return 0;
-    if (len === 0n || len > BigInt(ch.TRACE_ACCESS_MAX)) return fail(EINVAL, 'trace_access length %d: 0 or over %d', len, ch.TRACE_ACCESS_MAX);
-    this.tracer.access(p.pid, slot, addr, p.rawUm.copyFromUser(addr, Number(len)), write);
+    const max = inMsg ? ch.CH_MSG_BYTES : ch.TRACE_ACCESS_MAX;
+    if (len === 0n || len > BigInt(max)) return fail(EINVAL, 'trace_access length %d: 0 or over %d', len, max);
+    const now = p.rawUm.copyFromUser(addr, Number(len));
+    const msg = ch.CTL_BYTES + slot * ch.CHANNEL_BYTES + ch.CH_MSG_BYTE;
+    this.tracer.access(p.pid, slot, addr, inMsg ? new Uint8Array(this.i32.buffer, msg, Number(len)).slice() : now, write);
     return 0;
   }
 
