@@ -1,7 +1,9 @@
 /**
  * Trace recording in the kernel, where the facts are: the syscall layer says when a call
  * enters, parks and completes, and every process's UserMemory is wrapped so that each
- * copy_from_user / copy_to_user of the call being served lands in its record. Records are
+ * copy_from_user / copy_to_user of the call being served lands in its record. CPU accesses
+ * of GPU-shared memory arrive as SYS.TRACE_ACCESS reports (`access`) and snapshots of pages
+ * as they become shared (`snapshot`, from Mm.share). Records are
  * encoded (uapi/trace.ts) at completion and buffered; the buffer goes to the file with
  * fs.writeSync when it passes FLUSH_BYTES and whenever the kernel is about to sleep, so a
  * program that dies leaves every completed call on disk but for the last busy stretch, and
