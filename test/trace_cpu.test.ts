@@ -17,7 +17,7 @@ import { Channel } from '../src/userspace/channel.js';
 import { decodeTrace, type CpuAccessRecord, type IoctlRecord, type TraceRecord } from '../src/uapi/trace.js';
 import { requestName } from '../src/uapi/uapi.js';
 import {
-  xe_bo_create, xe_bo_map, xe_exec_queue_create_class, xe_exec_sync, xe_exec_wait, xe_va_bits, xe_vm_bind_async_flags, xe_vm_bind_sync,
+  prime_handle_to_fd_for_mmap, xe_bo_create, xe_bo_map, xe_exec_queue_create_class, xe_exec_sync, xe_exec_wait, xe_va_bits, xe_vm_bind_async_flags, xe_vm_bind_sync,
   xe_vm_bind_userptr_sync, xe_vm_create, xe_wait_ufence,
 } from '../src/userspace/igt.js';
 
@@ -259,6 +259,9 @@ t.test('no trace: nothing is marked and nothing reported; markShared marks witho
     const vm = xe_vm_create(p, fd);
     const bo = xe_bo_create(p, fd, vm, 0x2000, 1);
     const cpu = xe_bo_map(p, fd, bo, 0x2000);
+    const dmabufFd = prime_handle_to_fd_for_mmap(p, fd, xe_bo_create(p, fd, 0, 0x2000, 1));
+    t.ok(dmabufFd > 0, 'an exported BO');
+    const dmabuf = p.mmap(0x2000, dmabufFd, 0n);
     const user = p.mmapAnon(PAGE_SIZE);
     xe_vm_bind_userptr_sync(p, fd, vm, user, 0x40_0000n, P);
     const fvm = xe_vm_create(p, fd, FAULT_VM);
@@ -268,8 +271,9 @@ t.test('no trace: nothing is marked and nothing reported; markShared marks witho
     const mirrored = p.mmapAnon(PAGE_SIZE);
     t.equal(p.gpuRead(fd, fvm, mirrored, 4)!.done, 4, 'the GPU read faulted the mirror page in');
     const pt = pageTable(p);
-    const marked = [cpu, cpu + P, user, mirrored].map((a) => pt.isTraced(a));
-    t.same(marked, [markShared, markShared, markShared, markShared], `markShared ${markShared}: BO mapping, userptr and mirror pages`);
+    const marked = [cpu, cpu + P, dmabuf + P, user, mirrored].map((a) => pt.isTraced(a));
+    t.same(marked, Array(5).fill(markShared), `markShared ${markShared}: BO and dma-buf mappings, userptr and mirror pages`);
+    t.notOk(pt.isTraced(uf), 'malloc memory never');
     p.mem.writeU32(cpu, 5); // a report when marked: answered at once, nothing recorded
     t.equal(p.mem.readU32(cpu), 5);
     t.doesNotThrow(() => p.rawSyscall(SYS.TRACE_ACCESS, cpu, 0n, 1n), 'TRACE_ACCESS without a trace: 0 at once, even for a bad length');
