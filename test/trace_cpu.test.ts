@@ -11,22 +11,18 @@ import { AddressSpace, CpuPageTable, PageFault } from '../src/hw/cpu_mmu.js';
 import { createRegions, PAGE_SIZE, PageAllocator, PhysicalMemory } from '../src/hw/memory.js';
 import { Mm, ObjectMappings, type MappingBacking } from '../src/kernel/os/mm.js';
 import { C, createDevice, type DeviceOptions, type Process } from '../src/index.js';
-import { Batch, miBatchBufferEnd, miCopyMemMem, miStoreDwordImm } from '../src/uapi/gpu_commands.js';
 import { CH_MSG_BYTES, SYS, TRACE_ACCESS_MAX } from '../src/uapi/channel.js';
 import { Channel } from '../src/userspace/channel.js';
 import { decodeTrace, type CpuAccessRecord, type IoctlRecord, type TraceRecord } from '../src/uapi/trace.js';
 import { requestName } from '../src/uapi/uapi.js';
 import {
-  prime_handle_to_fd_for_mmap, xe_bo_create, xe_bo_map, xe_exec_queue_create_class, xe_exec_sync, xe_exec_wait, xe_va_bits, xe_vm_bind_async_flags, xe_vm_bind_sync,
-  xe_vm_bind_userptr_sync, xe_vm_create, xe_wait_ufence,
+  prime_handle_to_fd_for_mmap, xe_bo_create, xe_bo_map, xe_va_bits, xe_vm_bind_async_flags, xe_vm_bind_userptr_sync, xe_vm_create, xe_wait_ufence,
 } from '../src/userspace/igt.js';
+import { boFlow, FAULT_VM, mirrorFlow, pageTable, ufence, userptrFlow } from './helpers/cpu_flows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-trace-cpu-'));
 const P = BigInt(PAGE_SIZE);
-const RENDER = C('DRM_XE_ENGINE_CLASS_RENDER');
-const FAULT_VM = C('DRM_XE_VM_CREATE_FLAG_LR_MODE') | C('DRM_XE_VM_CREATE_FLAG_FAULT_MODE');
 const INF = (1n << 63n) - 1n;
-const ufence = (addr: bigint, value: bigint) => ({ type: C('DRM_XE_SYNC_TYPE_USER_FENCE'), flags: C('DRM_XE_SYNC_FLAG_SIGNAL'), addr, timeline_value: value });
 
 let traces = 0;
 
@@ -40,18 +36,6 @@ async function recorded(body: (p: Process) => void, opts: DeviceOptions = {}): P
     await dev.close();
   }
   return decodeTrace(readFileSync(path)).records;
-}
-
-/** The page table of process `p`, as the kernel sees it (through a new thread's handle). */
-function pageTable(p: Process): CpuPageTable {
-  return new CpuPageTable(p.threadHandle().ptSab);
-}
-
-function batch(...cmds: number[][]): Uint8Array {
-  const b = new Batch();
-  for (const c of cmds) b.emit(c);
-  b.emit(miBatchBufferEnd());
-  return b.bytes();
 }
 
 const cpuAccesses = (recs: TraceRecord[]): CpuAccessRecord[] => recs.filter((r): r is CpuAccessRecord => r.type === 'cpu_write' || r.type === 'cpu_read');
@@ -140,29 +124,15 @@ t.test('Mm under a trace: object mappings are marked, also after a move; share s
 });
 
 t.test('a recorded BO flow: CPU stores into the mapping are cpu_write records in program order, the read-back a cpu_read', async (t) => {
-  const va = 0x1a0000n;
-  let cpu = 0n;
-  let heap = 0n;
-  const recs = await recorded((p) => {
-    const fd = p.open();
-    const vm = xe_vm_create(p, fd);
-    const bo = xe_bo_create(p, fd, vm, 0x10000, 1);
-    cpu = xe_bo_map(p, fd, bo, 0x10000);
-    xe_vm_bind_sync(p, fd, vm, bo, 0n, va, 0x10000n);
-    const q = xe_exec_queue_create_class(p, fd, vm, RENDER);
-    p.mem.write(cpu, batch(miStoreDwordImm(Number(va) + 0x100, 0xc0ffee)));
-    xe_exec_wait(p, fd, q, va);
-    t.equal(p.mem.readU32(cpu + 0x100n), 0xc0ffee, 'the GPU stored the value');
-    const pt = pageTable(p);
-    heap = p.mem.alloc(16);
-    t.ok(pt.isTraced(cpu) && pt.isTraced(cpu + 0xf000n), 'every page of the BO mapping is marked');
-    t.notOk(pt.isTraced(heap), 'malloc memory is not');
-    p.mem.writeU32(heap, 7);
-  });
+  let run!: ReturnType<typeof boFlow>;
+  const recs = await recorded((p) => void (run = boFlow(p)));
+  t.equal(run.read, 0xc0ffee, 'the GPU stored the value');
+  t.ok(run.boMarked, 'every page of the BO mapping is marked');
+  t.notOk(run.heapMarked, 'malloc memory is not');
   const acc = cpuAccesses(recs);
   t.same(acc.map((r) => [r.type, r.pid, r.tid, r.addr, hex(r.data)]), [
-    ['cpu_write', 1, 0, cpu, hex(batch(miStoreDwordImm(Number(va) + 0x100, 0xc0ffee)))],
-    ['cpu_read', 1, 0, cpu + 0x100n, u32(0xc0ffee)],
+    ['cpu_write', 1, 0, run.cpu, hex(run.stored)],
+    ['cpu_read', 1, 0, run.cpu + 0x100n, u32(0xc0ffee)],
   ], 'the batch store and the read-back, nothing else (malloc memory and argument structs are not shared)');
   const seqs = recs.map((r) => r.seq);
   t.same(seqs, [...seqs].sort((a, b) => a - b), 'no call blocked: file order is seq order');
@@ -173,25 +143,11 @@ t.test('a recorded BO flow: CPU stores into the mapping are cpu_write records in
 });
 
 t.test('a recorded userptr flow: the pin snapshots the pages with the VM_BIND\'s seq; later stores and the GPU result are recorded', async (t) => {
-  const uva = 0x40_0000n;
-  let user = 0n;
-  const first = batch(miStoreDwordImm(Number(uva + P) + 0x24, 0x5eed));
-  const second = batch(miStoreDwordImm(Number(uva + P) + 0x28, 0xbeef));
-  const recs = await recorded((p) => {
-    const fd = p.open();
-    const vm = xe_vm_create(p, fd);
-    const q = xe_exec_queue_create_class(p, fd, vm, RENDER);
-    user = p.mmapAnon(2 * PAGE_SIZE);
-    p.mem.write(user, first); // before the pin: not reported, the snapshot has it
-    t.notOk(pageTable(p).isTraced(user), 'not marked before the pin');
-    xe_vm_bind_userptr_sync(p, fd, vm, user, uva, 2n * P);
-    t.ok(pageTable(p).isTraced(user) && pageTable(p).isTraced(user + P), 'the pin marked both pages');
-    xe_exec_wait(p, fd, q, uva);
-    t.equal(p.mem.readU32(user + P + 0x24n), 0x5eed);
-    p.mem.write(user, second);
-    xe_exec_wait(p, fd, q, uva);
-    t.equal(p.mem.readU32(user + P + 0x28n), 0xbeef);
-  });
+  let run!: ReturnType<typeof userptrFlow>;
+  const recs = await recorded((p) => void (run = userptrFlow(p)));
+  const { user, first, second } = run;
+  t.same(run.reads, [0x5eed, 0xbeef], 'both batches ran');
+  t.same([run.markedBefore, run.markedAfter], [false, true], 'the pin marked both pages');
   const bind = ioctls(recs, 'DRM_IOCTL_XE_VM_BIND')[0];
   const at = recs.indexOf(bind);
   const snap = recs[at - 1] as CpuAccessRecord;
@@ -207,28 +163,11 @@ t.test('a recorded userptr flow: the pin snapshots the pages with the VM_BIND\'s
 });
 
 t.test('a recorded mirror flow: GPU faults snapshot the pages (in a call: its seq; while a batch runs: a fresh seq, thread -1)', async (t) => {
-  let uf = 0n;
-  let page = 0n;
-  let heap = 0n;
-  const recs = await recorded((p) => {
-    const fd = p.open();
-    const vm = xe_vm_create(p, fd, FAULT_VM);
-    uf = p.mem.alloc(8, 8);
-    xe_vm_bind_async_flags(p, fd, vm, 0, 0, 0n, 0n, 1n << BigInt(xe_va_bits(p, fd)), [ufence(uf, 1n)], C('DRM_XE_VM_BIND_FLAG_CPU_ADDR_MIRROR'));
-    xe_wait_ufence(p, fd, uf, 1n, 0, INF);
-    // A fault in a call: the GPU read of the inspection API.
-    page = p.mmapAnon(PAGE_SIZE);
-    p.mem.writeU32(page + 0x10n, 0xfeed);
-    t.same([...p.gpuRead(fd, vm, page + 0x10n, 4)!.data], [0xed, 0xfe, 0, 0], 'the GPU reads the CPU\'s data');
-    // A fault while a batch runs: batch and data in malloc'd memory.
-    heap = p.mem.alloc(0x2000, 0x1000);
-    p.mem.writeU32(heap + 0x1000n, 0x1234);
-    p.mem.write(heap, batch(miCopyMemMem(Number(heap) + 0x1100, Number(heap) + 0x1000)));
-    const q = xe_exec_queue_create_class(p, fd, vm, RENDER);
-    xe_exec_sync(p, fd, q, heap, [ufence(heap + 0x1800n, 1n)]);
-    xe_wait_ufence(p, fd, heap + 0x1800n, 1n, q, INF);
-    t.equal(p.mem.readU32(heap + 0x1100n), 0x1234, 'the GPU copied what the CPU wrote');
-  });
+  let run!: ReturnType<typeof mirrorFlow>;
+  const recs = await recorded((p) => void (run = mirrorFlow(p)));
+  const { uf, page, heap } = run;
+  t.same(run.gpuRead, [0xed, 0xfe, 0, 0], 'the GPU reads the CPU\'s data');
+  t.equal(run.copied, 0x1234, 'the GPU copied what the CPU wrote');
   const inCall = recs.findIndex((r) => r.type === 'cpu_write' && r.addr === page);
   const debug = recs[inCall + 1];
   t.same([debug.type, (debug as { nr?: number }).nr], ['syscall', SYS.DEBUG], 'the GPU_READ call follows its snapshot');
