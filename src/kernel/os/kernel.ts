@@ -59,6 +59,13 @@ export interface DeviceHost {
   readonly phys: PhysicalMemory;
   readonly sysmem: PageAllocator;
   readonly waitq: WaitQueue;
+  /** Under a trace: the seq of the call being served, else null (absent: no trace). */
+  traceSeq?(): number | null;
+  /**
+   * Runs background work `fn` on behalf of the call that entered with `seq` (a job's EXEC),
+   * so that snapshots it takes are ordered with that call (absent: `fn` just runs).
+   */
+  onBehalf?<T>(seq: number | null, fn: () => T): T;
 }
 
 /** A host of its own over `regions` (region 0 is system memory), for a device outside a kernel. */
@@ -569,6 +576,14 @@ export class Kernel implements DeviceHost {
   sleepMs(cap: number): number {
     const next = this.nextDeadline();
     return next === null ? cap : Math.min(cap, Math.max(0, Number(next - monotonicNs()) / 1e6));
+  }
+
+  traceSeq(): number | null {
+    return this.tracer?.currentSeq() ?? null;
+  }
+
+  onBehalf<T>(seq: number | null, fn: () => T): T {
+    return this.tracer ? this.tracer.onBehalf(seq, fn) : fn();
   }
 
   /** The kernel is about to sleep: recorded calls go to the trace file. */

@@ -48,6 +48,8 @@ export class Tracer {
   private readonly calls = new Map<number, OpenCall>();
   /** The call being served now, whose user-memory accesses are recorded. */
   private current: OpenCall | null = null;
+  /** The call on whose behalf background work runs now (onBehalf), or null. */
+  private behalf: number | null = null;
 
   constructor(spec: RecordSpec) {
     this.fd = openSync(spec.path, 'w');
@@ -101,13 +103,30 @@ export class Tracer {
   /**
    * Pages of process `pid` holding `bytes` at `addr` start to be shared with the GPU: a
    * cpu_write snapshot. During a call of that process it carries the call's seq and thread
-   * and precedes the call's record; otherwise (a GPU fault serviced while a batch runs) a
-   * fresh seq and thread -1.
+   * and precedes the call's record. Otherwise (a GPU fault serviced while a batch runs) it
+   * carries thread -1 and the seq of the call the work runs on behalf of (the batch's EXEC,
+   * whose record it follows), or a fresh seq when none is known.
    */
   snapshot(pid: number, addr: bigint, bytes: Uint8Array): void {
     const c = this.current?.pid === pid ? this.current : null;
-    const seq = c ? c.seq : this.seq++;
+    const seq = c ? c.seq : (this.behalf ?? this.seq++);
     this.push(encodeRecord({ type: 'cpu_write', seq, pid, tid: c ? c.tid : -1, addr, data: bytes }));
+  }
+
+  /** The seq of the call being served, or null between calls. */
+  currentSeq(): number | null {
+    return this.current?.seq ?? null;
+  }
+
+  /** Runs background work `fn` on behalf of the call that entered with `seq` (see snapshot). */
+  onBehalf<T>(seq: number | null, fn: () => T): T {
+    const was = this.behalf;
+    this.behalf = seq;
+    try {
+      return fn();
+    } finally {
+      this.behalf = was;
+    }
   }
 
   /** The call on `slot` ends unanswered (its process died, or a kernel bug): no record. */

@@ -63,6 +63,16 @@ export class XeDevice implements DrmDevice, FenceHost {
     return monotonicNs();
   }
 
+  /** Under a trace, the seq of the call being served (DeviceHost.traceSeq), else null. */
+  traceSeq(): number | null {
+    return this.host.traceSeq?.() ?? null;
+  }
+
+  /** Runs GPU work `fn` on behalf of the call with `seq` (DeviceHost.onBehalf). */
+  onBehalf<T>(seq: number | null, fn: () => T): T {
+    return this.host.onBehalf ? this.host.onBehalf(seq, fn) : fn();
+  }
+
   /** Notes that something waiters may be waiting for happened (a fence signalled, a user fence was written). */
   wake(): void {
     this.host.waitq.wake();

@@ -109,6 +109,8 @@ export class XeSchedJob {
   constructor(
     readonly init: ExecJobInit,
     fence: Fence,
+    /** Under a trace, the seq of the call that submitted it (what its faults record on behalf of). */
+    readonly traceSeq: number | null = null,
   ) {
     this.fence = fence;
   }
@@ -166,7 +168,7 @@ export class XeSched implements Background {
       this.queues.set(init.q, qj);
     }
     const fence = this.dev.fences.create({ context: qj.context, seqno: ++qj.seqno, name: 'exec' });
-    const job = new XeSchedJob(init, fence);
+    const job = new XeSchedJob(init, fence, this.dev.traceSeq());
     qj.jobs.push(job);
     this.dev.fences.array(init.deps).onSignal(() => {
       job.ready = true;
@@ -298,7 +300,7 @@ export class XeSched implements Background {
     const vm = slot.job.init.vm;
     if (!vm.faultMode || f.va === slot.serviced) return false;
     slot.serviced = f.va;
-    return handlePagefault(vm, BigInt(f.va), f.access).errno === 0;
+    return this.dev.onBehalf(slot.job.traceSeq, () => handlePagefault(vm, BigInt(f.va), f.access)).errno === 0;
   }
 
   private dropSlot(slot: JobSlot): void {
