@@ -15,7 +15,7 @@ import { PhysicalMemory } from '../hw/memory.js';
 import type { ProfileName } from '../hw/profile.js';
 import { DEBUG, SYS, sysName } from '../uapi/channel.js';
 import { errnoName, ETIME } from '../uapi/errno.js';
-import { decodeTrace, type CallRecord, type IoctlRecord, type MemRange, type Trace, type TraceRecord } from '../uapi/trace.js';
+import { decodeTrace, type CallRecord, type CpuAccessRecord, type IoctlRecord, type MemRange, type Trace, type TraceRecord } from '../uapi/trace.js';
 import { describeDifference, firstDifference } from '../uapi/trace_compare.js';
 import { formatRecord } from '../uapi/trace_decode.js';
 import {
@@ -47,8 +47,11 @@ export interface Divergence {
   seq: number;
   pid: number;
   tid: number;
-  /** What differs: the result (ret / errno), a kernel write, return words, or a call that would block forever. */
-  kind: 'result' | 'write' | 'rets' | 'blocked' | 'input';
+  /**
+   * What differs: the result (ret / errno), a kernel write, return words, a call that would
+   * block forever, an input that cannot be stored, or the bytes of a CPU read (type 17).
+   */
+  kind: 'result' | 'write' | 'rets' | 'blocked' | 'input' | 'cpu_read';
   /** The recorded call, decoded (formatRecord). */
   recorded: string;
   /** The replayed call, decoded the same way. */
@@ -76,6 +79,8 @@ const IDLE_MS = 2000;
 /** First wait for an answer, and each later step between DEBUG.SETTLE calls. */
 const FIRST_MS = 20;
 const STEP_MS = 20;
+/** Records a poll's later loads are looked for in (aheadOfPoll). */
+const POLL_LOOKAHEAD = 4096;
 /** DEBUG.SETTLE's "no deadline". */
 const NO_DEADLINE = (1n << 64n) - 1n;
 
@@ -103,7 +108,6 @@ interface Pending {
 
 /** The not-replayed reason of a record, or null when it is replayed. */
 function skipReason(r: TraceRecord): string | null {
-  if (r.type === 'cpu_write' || r.type === 'cpu_read') return `${r.type} (not replayed yet)`;
   if (r.type !== 'syscall') return null;
   if (r.nr === SYS.SHUTDOWN) return 'shutdown (the replay closes the device at its end)';
   if (r.nr === SYS.PINGPONG) return 'pingpong (a benchmark of the channel)';
@@ -114,8 +118,8 @@ function skipReason(r: TraceRecord): string | null {
 /** ioctl names by request, for the summary. */
 const ioctlNames = new Map<number, string>();
 
-/** Name of a call for the summary. */
-function callName(r: CallRecord): string {
+/** Name of a call (or CPU access) for the summary. */
+function callName(r: TraceRecord): string {
   if (r.type === 'ioctl') {
     let name = ioctlNames.get(r.request);
     if (name === undefined) ioctlNames.set(r.request, (name = requestName(r.request)));
@@ -179,6 +183,12 @@ class Replayer {
   private readonly inflight = new Map<number, Pending>();
   private readonly bySlot = new Map<number, number>();
   private stopped = false;
+  /**
+   * Fields the kernel last wrote whose bytes may rightly differ (ids, clock readings), by
+   * process: a CPU read that covers one (user code reading back an argument struct in a page
+   * shared with the GPU) does not compare them; the ioctl's own comparison did, remapped.
+   */
+  private readonly unstable = new Map<string, FieldAt & { pid: number }>();
   readonly report: ReplayReport;
 
   constructor(
@@ -203,7 +213,10 @@ class Replayer {
   /** Replays every record. */
   run(): void {
     const recs = this.trace.records;
-    const order = recs.map((_, i) => i).sort((a, b) => recs[a].seq - recs[b].seq || a - b);
+    // Entry order; a snapshot (a cpu_write with a call's seq) goes before that call, even one
+    // a batch's fault took after its EXEC completed.
+    const first = (i: number): number => (recs[i].type === 'cpu_write' ? 0 : 1);
+    const order = recs.map((_, i) => i).sort((a, b) => recs[a].seq - recs[b].seq || first(a) - first(b) || a - b);
     let done = 0;
     for (const i of order) {
       if (this.stopped) break;
@@ -219,6 +232,7 @@ class Replayer {
 
   private step(i: number): void {
     const r = this.trace.records[i];
+    if (isCpuAccess(r)) return this.cpuAccess(i, r);
     const why = skipReason(r);
     if (why) return this.skip(why);
     const rec = r as CallRecord;
@@ -227,9 +241,7 @@ class Replayer {
     const prev = this.bySlot.get(rec.tid);
     if (prev !== undefined) this.finish(prev);
     // A call that did not block entered after every call before it in the file had completed.
-    if (this.inflight.size && !(rec.type === 'ioctl' && rec.blocked)) {
-      for (const k of [...this.inflight.keys()].sort((a, b) => a - b)) if (k < i && !this.stopped) this.finish(k);
-    }
+    if (!(rec.type === 'ioctl' && rec.blocked)) this.finishBefore(i);
     const thread = this.threads.get(rec.tid);
     if (this.stopped) return;
     // The awaits above may have killed the process (--all, a call that would block forever).
@@ -247,6 +259,87 @@ class Replayer {
     this.inflight.set(i, pending);
     this.bySlot.set(rec.tid, i);
     if (!(rec.type === 'ioctl' && rec.blocked)) this.finish(i);
+  }
+
+  /** Awaits every posted call recorded before file index `i`. */
+  private finishBefore(i: number): void {
+    if (!this.inflight.size) return;
+    for (const k of [...this.inflight.keys()].sort((a, b) => a - b)) if (k < i && !this.stopped) this.finish(k);
+  }
+
+  /**
+   * A CPU access of GPU-shared memory, after every call before it in the file has completed:
+   * a store (or snapshot) is applied to the replay's memory; a load is checked against it
+   * once the GPU has caught up. A snapshot a batch's fault took (thread -1) goes before the
+   * batch's EXEC, which it follows in the file: it waits for nothing.
+   */
+  private cpuAccess(index: number, r: CpuAccessRecord): void {
+    const proc = this.procs.get(r.pid);
+    if (!proc || proc.dead) return this.skip(proc ? 'CPU accesses of a killed process' : 'CPU accesses of an unknown process');
+    if (r.tid !== -1) this.finishBefore(index);
+    if (this.stopped) return;
+    if (r.type === 'cpu_write') return this.cpuWrite(index, r, proc);
+    this.cpuRead(index, r, proc);
+  }
+
+  /** Remembers the id and clock fields ioctl `p` writes (see `unstable`). */
+  private noteUnstable(p: Pending): void {
+    const rec = p.rec as IoctlRecord;
+    const fields = [...p.slots.filter((s) => s.output), ...clockFields(rec.request, rec.argp, rec.reads)];
+    for (const f of fields) this.unstable.set(`${rec.pid}:${f.addr}:${f.size}`, { ...f, pid: rec.pid });
+  }
+
+  private cpuWrite(index: number, r: CpuAccessRecord, proc: Proc): void {
+    const end = r.addr + BigInt(r.data.length);
+    for (const [k, f] of this.unstable) if (f.pid === r.pid && f.addr < end && r.addr < f.addr + BigInt(f.size)) this.unstable.delete(k);
+    try {
+      proc.as.write(r.addr, r.data);
+    } catch (e) {
+      if (!(e instanceof PageFault)) throw e;
+      this.count(r, 'diverged');
+      return this.diverge(index, r, null, 'input', [`cpu_write at 0x${r.addr.toString(16)} (${r.data.length} bytes): not mapped in the replay`]);
+    }
+    this.count(r, 'ok');
+  }
+
+  /**
+   * A CPU load: the replay's memory must hold the recorded bytes once the GPU has caught up.
+   * The device settles (DEBUG.SETTLE) until they match, the GPU has nothing left to run, or
+   * `idleMs` of wall clock have passed (a GPU that never idles); then a mismatch diverges.
+   * A poll whose later loads already see what memory holds (the replay's GPU is ahead of
+   * the recorded one: "not started yet" was read, then "started") matches too.
+   */
+  private cpuRead(index: number, r: CpuAccessRecord, proc: Proc): void {
+    const end = Date.now() + (this.opts.idleMs ?? IDLE_MS);
+    const masks = [...this.unstable.values()].filter((f) => f.pid === r.pid);
+    let idle = false;
+    for (;;) {
+      const got = readUser(proc.as, r.addr, r.data.length);
+      const at = got ? firstDifference(r, got, masks) : 0;
+      if (at < 0 || (got && this.aheadOfPoll(index, r, got))) return this.count(r, 'ok');
+      if (idle || Date.now() > end) {
+        const where = `cpu_read at 0x${r.addr.toString(16)} (${r.data.length} bytes)`;
+        const line = got ? `${where}: byte ${at} (0x${(r.addr + BigInt(at)).toString(16)}): recorded 0x${hex2(r.data[at])}, replayed 0x${hex2(got[at])}` : `${where}: not mapped in the replay`;
+        this.count(r, 'diverged');
+        return this.diverge(index, r, got ? { ...r, data: got } : null, 'cpu_read', [line]);
+      }
+      idle = this.ctl.debug(DEBUG.SETTLE)[0] === 1n;
+    }
+  }
+
+  /**
+   * Whether a later load of the same range by the same thread, before that thread does
+   * anything else, saw `got` (the GPU has already done what the poll was waiting for).
+   */
+  private aheadOfPoll(index: number, r: CpuAccessRecord, got: Uint8Array): boolean {
+    const recs = this.trace.records;
+    for (let k = index + 1; k < recs.length && k <= index + POLL_LOOKAHEAD; k++) {
+      const x = recs[k];
+      if (x.pid !== r.pid || x.tid !== r.tid) continue;
+      if (x.type !== 'cpu_read' || x.addr !== r.addr || x.data.length !== r.data.length) return false;
+      if (firstDifference(x, got, []) < 0) return true;
+    }
+    return false;
   }
 
   private skip(why: string): void {
@@ -395,6 +488,7 @@ class Replayer {
     if (ok) this.learn(p, got, rets);
     let kind: Divergence['kind'] = 'result';
     if (!lines.length && rec.type === 'ioctl' && rec.writes.length) {
+      this.noteUnstable(p);
       lines.push(...this.compareWrites(p));
       if (lines.length) kind = 'write';
     }
@@ -537,17 +631,27 @@ class Replayer {
     this.count(rec, 'ok');
   }
 
-  private count(rec: CallRecord, outcome: string): void {
+  private count(rec: TraceRecord, outcome: string): void {
     const m = (this.report.summary[callName(rec)] ??= {});
     m[outcome] = (m[outcome] ?? 0) + 1;
   }
 
-  private diverge(index: number, rec: CallRecord, replayed: CallRecord | null, kind: Divergence['kind'], fields: string[]): void {
+  private diverge(index: number, rec: TraceRecord, replayed: TraceRecord | null, kind: Divergence['kind'], fields: string[]): void {
     const { seq, pid, tid } = rec;
-    const replayedText = replayed ? formatRecord(replayed) : `${formatRecord({ ...rec, ret: 0, errno: 0 }).replace(/ = .*$/, '')} <no answer>`;
+    const unanswered = (r: TraceRecord): string =>
+      isCpuAccess(r) ? `${r.type} <not mapped>` : `${formatRecord({ ...r, ret: 0, errno: 0 }).replace(/ = .*$/, '')} <no answer>`;
+    const replayedText = replayed ? formatRecord(replayed) : unanswered(rec);
     this.report.divergences.push({ index, offset: this.trace.offsets[index], seq, pid, tid, kind, recorded: formatRecord(rec), replayed: replayedText, fields });
     if (!this.opts.all) this.stopped = true;
   }
+}
+
+function isCpuAccess(r: TraceRecord): r is CpuAccessRecord {
+  return r.type === 'cpu_write' || r.type === 'cpu_read';
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, '0');
 }
 
 function errName(e: number): string {
@@ -588,7 +692,7 @@ function debugArgs(a: bigint[], fd: (v: bigint) => bigint, id: (kind: IdKind, fd
 export async function replayTrace(bytes: Uint8Array, opts: ReplayOptions = {}): Promise<ReplayReport> {
   const trace = decodeTrace(bytes, { partial: opts.partial });
   const o = trace.header.options;
-  const dev = await createDevice({ profile: o.profile as ProfileName, sysmem: o.sysmem ?? undefined, vram: o.vram ?? undefined, caps: o.caps, dmesg: o.dmesg });
+  const dev = await createDevice({ profile: o.profile as ProfileName, sysmem: o.sysmem ?? undefined, vram: o.vram ?? undefined, caps: o.caps, dmesg: o.dmesg, markShared: true });
   const ctl = dev.createProcess();
   try {
     const r = new Replayer(trace, dev, ctl, opts);
