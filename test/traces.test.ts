@@ -1,7 +1,8 @@
 // The sample traces of traces/ (examples/traces/*.ts): recording each program again gives
 // the committed bytes (the programs are deterministic and the files current: `npm run
 // traces` rewrites them), each file decodes, and the listing of `invalid` shows its errnos.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -56,4 +57,27 @@ t.test('the listing of invalid shows each case\'s errno, in order', async (t) =>
   t.equal(failures.length, INVALID_CASES.length, 'one failed call per case, no other');
   INVALID_CASES.forEach((c, i) => t.match(failures[i], new RegExp(` = -1 ${c.errno} \\(-\\d+\\)`), c.what));
   t.ok(new Set(INVALID_CASES.map((c) => c.errno)).size >= 9, 'at least 9 distinct errnos');
+});
+
+t.test('XE_EMU_RECORD_DIR: a device created without `record` records to <dir>/<pid>-<n>.xetrace', async (t) => {
+  const out = join(dir, 'suite');
+  const explicit = join(dir, 'explicit.xetrace');
+  // A child program: two devices that record by the variable, one with its own file.
+  const program = `
+    import { createDevice } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    for (const record of [undefined, ${JSON.stringify(explicit)}, undefined]) {
+      const dev = await createDevice({ record });
+      dev.process.close(dev.process.open());
+      await dev.close();
+    }
+    console.log(process.pid);`;
+  const file = join(dir, 'two-devices.mjs');
+  writeFileSync(file, program);
+  const child = spawnSync(process.execPath, [file], { env: { ...process.env, XE_EMU_RECORD_DIR: out }, encoding: 'utf8' });
+  t.equal(child.status, 0, child.stderr);
+  const pid = child.stdout.trim();
+  t.same(readdirSync(out).sort(), [`${pid}-0.xetrace`, `${pid}-1.xetrace`], 'the folder was made; two files, numbered in creation order');
+  for (const path of [join(out, `${pid}-0.xetrace`), join(out, `${pid}-1.xetrace`), explicit]) {
+    t.same(decodeTrace(readFileSync(path)).records.map(formatRecord), ['   0 1/0 open(render) = 3', '   1 1/0 close(3) = 0', '   2 1/0 shutdown() = 0'], path);
+  }
 });

@@ -3,8 +3,9 @@
  * thread started by its file URL (user space never imports the kernel); physical memory,
  * the control block and page tables are SharedArrayBuffers handed to it at start.
  */
-import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { threadId, Worker } from 'node:worker_threads';
 import { CpuPageTable } from '../hw/cpu_mmu.js';
 import { createRegions } from '../hw/memory.js';
 import { getProfile, type Profile, type ProfileName } from '../hw/profile.js';
@@ -30,7 +31,8 @@ export interface DeviceOptions {
   dmesg?: boolean;
   /**
    * Record every call of every process and thread of the device to this trace file
-   * (docs/trace-format.md); `dev.close()` finishes it. Default: no recording.
+   * (docs/trace-format.md); `dev.close()` finishes it. Default: no recording, unless the
+   * environment variable XE_EMU_RECORD_DIR names a folder (see recordPath).
    */
   record?: string;
   /**
@@ -123,6 +125,22 @@ export class Device {
   }
 }
 
+/** Devices this thread has created under XE_EMU_RECORD_DIR. */
+let recorded = 0;
+
+/**
+ * Where a device records: `opts.record`; without it, when XE_EMU_RECORD_DIR is set (say, to
+ * record a whole test suite unchanged), `<dir>/<pid>-<n>.xetrace` with the program's pid and
+ * the device's number in it (a worker thread's devices: `<pid>-t<threadId>-<n>.xetrace`).
+ */
+function recordPath(opts: DeviceOptions): string | undefined {
+  const dir = process.env.XE_EMU_RECORD_DIR;
+  if (opts.record !== undefined || !dir) return opts.record;
+  mkdirSync(dir, { recursive: true });
+  const thread = threadId === 0 ? '' : `t${threadId}-`;
+  return join(dir, `${process.pid}-${thread}${recorded++}.xetrace`);
+}
+
 /** Boots a device. */
 export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const profile = getProfile(opts.profile ?? 'lnl');
@@ -133,7 +151,8 @@ export async function createDevice(opts: DeviceOptions = {}): Promise<Device> {
   const caps = opts.caps ?? [];
   const dmesg = opts.dmesg ?? false;
   const options: TraceOptions = { profile: profile.name, sysmem: opts.sysmem ?? null, vram: opts.vram ?? null, caps, dmesg };
-  const record = opts.record === undefined ? undefined : { path: resolve(opts.record), options };
+  const path = recordPath(opts);
+  const record = path === undefined ? undefined : { path: resolve(path), options };
   const markShared = opts.markShared ?? false;
   const worker = new Worker(WORKER_URL, { workerData: { control, regions, profile: profile.name, ptSab, caps, dmesg, record, markShared } });
   worker.unref();
