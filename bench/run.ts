@@ -15,8 +15,9 @@
  * same through the VM_BIND ioctl on worker devices (1 GiB of BMG VRAM, and the bind + unbind
  * scaling as ratios to N = 1e3 and to GET_CAP); then the EXEC figures of bench/exec.ts: EXEC
  * round trip against GET_CAP, command-streamer stores per second with and without the TLB,
- * and a bind -> exec -> wait pipeline in jobs per second; last, bench/replay.ts: the replay
- * throughput of a trace of 200,000 GET_CAP ioctls in ioctls per second.
+ * and a bind -> exec -> wait pipeline in jobs per second; then bench/replay.ts: the replay
+ * throughput of a trace of 200,000 GET_CAP ioctls in ioctls per second; last, the cost of
+ * recording a trace (bench/record.ts): sample flows recorded against unrecorded.
  */
 import { DrmGpuvm } from '../src/kernel/drm/drm_gpuvm.js';
 import { createDevice, IOCTL, pack } from '../src/index.js';
@@ -27,6 +28,7 @@ import { GpuMmu, isFault } from '../src/hw/mmu.js';
 import { encodeLeaf, encodePde, ptGeometry, PtMemory } from '../src/hw/pagetable.js';
 import { PROFILES } from '../src/hw/profile.js';
 import { execBenchmarks } from './exec.js';
+import { recordBenchmarks } from './record.js';
 import { replayBenchmarks } from './replay.js';
 import { vmBenchmarks } from './vm.js';
 import { vmIoctlBenchmarks } from './vm_ioctl.js';
@@ -202,3 +204,4 @@ vmBenchmarks((line) => console.log(line), ROUNDS);
 await vmIoctlBenchmarks((line) => console.log(line), ROUNDS);
 await execBenchmarks((line) => console.log(line), ROUNDS, N);
 await replayBenchmarks((line) => console.log(line), Number(process.env.XE_EMU_BENCH_REPLAY_N ?? 200_000));
+await recordBenchmarks((line) => console.log(line), ROUNDS);
