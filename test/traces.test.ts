@@ -1,6 +1,8 @@
 // The sample traces of traces/ (examples/traces/*.ts): recording each program again gives
 // the committed bytes (the programs are deterministic and the files current: `npm run
-// traces` rewrites them), each file decodes, and the listing of `invalid` shows its errnos.
+// traces` rewrites them), each file decodes, the listing of `invalid` shows its errnos, and
+// each replays with no divergence; XE_EMU_RECORD_DIR; a replay of a trace with one flipped
+// byte in a kernel write reports that record and field.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
