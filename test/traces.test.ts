@@ -87,22 +87,17 @@ t.test('XE_EMU_RECORD_DIR: a device created without `record` records to <dir>/<p
   }
 });
 
-/**
- * Samples whose replay depends on what the CPU wrote into GPU-shared memory (a batch that
- * reads or writes memory a later call checks): their traces need the cpu_write records of
- * part B (branch cpumem) and their replay; until then they are todo, not failures.
- */
-const NEEDS_CPU_RECORDS: Record<string, string> = {
-  null_sparse: 'GET_PROPERTY BAN: the batch the CPU wrote into the BO is not in the trace yet (cpu_write, part B)',
-  partial_unbind: 'EXEC after a fault-free copy: the batches the CPU wrote are not in the trace yet (cpu_write, part B)',
-};
-
 for (const s of SAMPLES) {
-  t.test(`the ${s.name} sample replays on a fresh device with no divergence`, { todo: NEEDS_CPU_RECORDS[s.name] }, async (t) => {
-    const r = await replayTrace(committed(s.name));
+  t.test(`the ${s.name} sample replays on a fresh device with no divergence`, async (t) => {
+    const bytes = committed(s.name);
+    const r = await replayTrace(bytes);
     t.same(r.divergences.map((d) => `record ${d.index}: ${d.fields.join('; ')}`), [], 'no divergence');
+    const records = decodeTrace(bytes).records;
+    const cpu = records.filter((x) => x.type === 'cpu_write' || x.type === 'cpu_read').length;
     const skipped = Object.values(r.notReplayed).reduce((a, b) => a + b, 0);
-    t.same([r.replayed, skipped], [r.records - 1, 1], 'every record but the shutdown replayed');
+    const total = (name: string): number => Object.values(r.summary[name] ?? {}).reduce((a, b) => a + b, 0);
+    t.same([r.replayed, skipped, total('cpu_write') + total('cpu_read')], [records.length - cpu - 1, 1, cpu],
+      'every call but the shutdown replayed, every CPU access applied or checked');
   });
 }
 
