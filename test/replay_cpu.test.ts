@@ -4,6 +4,8 @@
 // flipped byte in a CPU store changes what the GPU stores, so the later read diverges.
 import t from 'tap';
 import { replayTrace } from '../src/index.js';
+import { ETIME } from '../src/uapi/errno.js';
+import { __xe_wait_ufence } from '../src/userspace/xe_ioctl.js';
 import { decodeTrace, type CpuAccessRecord, type TraceRecord } from '../src/uapi/trace.js';
 import { boFlow, mirrorFlow, userptrFlow } from './helpers/cpu_flows.js';
 import { record, rewrite } from './helpers/replay_rig.js';
@@ -88,4 +90,24 @@ t.test('a poll that read "not yet" before the GPU result matches when the replay
   const alone = rewrite(bytes, (all) => [...all.slice(0, at), notYet(), ...all.slice(at + 1)]);
   const r2 = await replayTrace(alone, { idleMs: 200 });
   t.same(r2.divergences.map((d) => [d.index, d.kind]), [[at, 'cpu_read']]);
+});
+
+t.test('a user fence the CPU stores in malloc memory replays: its page is shared, so the stores are recorded', async (t) => {
+  const bytes = await record('cpu-ufence.xetrace', (_d, p) => {
+    const fd = p.open();
+    const uf = p.mem.alloc(8, 8);
+    p.mem.writeU64(uf, 5n); // before any sharing: in the snapshot the first wait takes
+    t.equal(__xe_wait_ufence(p, fd, uf, 7n, 0, 0n).err, -ETIME, 'not yet');
+    p.mem.writeU64(uf, 7n); // after: a recorded store
+    t.equal(__xe_wait_ufence(p, fd, uf, 7n, 0, 0n).err, 0, 'now it passes');
+  });
+  const rs = decodeTrace(bytes).records;
+  const waits = rs.filter((r) => r.type === 'ioctl');
+  t.same(waits.map((r) => r.type === 'ioctl' && r.errno), [ETIME, 0]);
+  const snap = rs[rs.indexOf(waits[0]) - 1] as CpuAccessRecord;
+  t.same([snap.type, snap.seq], ['cpu_write', waits[0].seq], 'the first wait snapshots the fence page');
+  t.ok(rs.some((r) => r.type === 'cpu_write' && r.seq > waits[0].seq && r.seq < waits[1].seq && r.data.length === 8 && r.data[0] === 7), 'the store of 7 is recorded');
+  const r = await replayTrace(bytes, { idleMs: 200 });
+  t.same(r.divergences, []);
+  t.same(r.summary.DRM_IOCTL_XE_WAIT_USER_FENCE, { ETIME: 1, ok: 1 });
 });

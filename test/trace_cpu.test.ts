@@ -212,7 +212,10 @@ t.test('no trace: nothing is marked and nothing reported; markShared marks witho
     const pt = pageTable(p);
     const marked = [cpu, cpu + P, dmabuf + P, user, mirrored].map((a) => pt.isTraced(a));
     t.same(marked, Array(5).fill(markShared), `markShared ${markShared}: BO and dma-buf mappings, userptr and mirror pages`);
-    t.notOk(pt.isTraced(uf), 'malloc memory never');
+    // A user fence's page is memory the GPU side writes and the CPU polls: shared like a BO's.
+    t.equal(pt.isTraced(uf), markShared, `markShared ${markShared}: the page of a user fence (malloc memory)`);
+    const other = p.mem.alloc(3 * PAGE_SIZE, PAGE_SIZE);
+    t.notOk(pt.isTraced(other + P), 'other malloc memory never');
     p.mem.writeU32(cpu, 5); // a report when marked: answered at once, nothing recorded
     t.equal(p.mem.readU32(cpu), 5);
     t.doesNotThrow(() => p.rawSyscall(SYS.TRACE_ACCESS, cpu, 0n, 1n), 'TRACE_ACCESS without a trace: 0 at once, even for a bad length');

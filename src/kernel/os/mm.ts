@@ -229,6 +229,14 @@ export class Mm {
     }
   }
 
+  /**
+   * The page holding `addr` is shared with the GPU from now on (a user fence: the kernel writes
+   * it on the GPU's behalf and the CPU polls it), as share().
+   */
+  sharePageOf(addr: bigint): void {
+    this.share(addr & ~BigInt(PAGE_SIZE - 1), 1);
+  }
+
   /** Snapshots, then marks, the mapped untraced pages [first, end). */
   private markRun(first: number, end: number): void {
     const bytes = new Uint8Array((end - first) * PAGE_SIZE);

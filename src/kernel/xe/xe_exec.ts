@@ -78,7 +78,7 @@ function execIoctl(c: IoctlCtx): number {
   // Every user VM is a Vm; queues see it through QueueVm.
   const vm = q.vm as Vm;
   const parseFlags = SYNC_PARSE_FLAG_EXEC | (vm.lrMode ? SYNC_PARSE_FLAG_LR_MODE : 0);
-  const syncs = xeSyncParseAll({ file: c.file, um: c.um, fenceUm: c.proc.rawUm, wake: () => c.dev.wake() }, a.syncs as bigint, numSyncs, parseFlags);
+  const syncs = xeSyncParseAll({ file: c.file, um: c.um, fenceUm: c.proc.rawUm, wake: () => c.dev.wake(), mm: c.proc.mm }, a.syncs as bigint, numSyncs, parseFlags);
   try {
     const batches = batchAddresses(c, q);
     if (!vm.lrMode && userptrCheckRepin(vm)) userptrPinInvalidated(vm);

@@ -16,6 +16,7 @@ import { C, layoutOf } from '../../uapi/uapi.js';
 import type { Fence } from '../drm/dma_fence.js';
 import type { Syncobj, SyncobjHolder } from '../drm/drm_syncobj.js';
 import { check, Errno } from '../os/errno.js';
+import type { Mm } from '../os/mm.js';
 import { getUserU64, putUserU64, type UserMemory } from '../os/uaccess.js';
 import type { VmaUfence } from './xe_vma.js';
 
@@ -46,6 +47,11 @@ export interface SyncCtx {
   readonly fenceUm: UserMemory;
   /** Wakes WAIT_USER_FENCE sleepers (the device's wake). */
   readonly wake: () => void;
+  /**
+   * The caller's address space: a user fence's page is shared with the GPU (Mm.sharePageOf), so
+   * under a trace the CPU's loads and stores of it are recorded like those of a BO mapping.
+   */
+  readonly mm: Pick<Mm, 'sharePageOf'>;
 }
 
 /** A VM_BIND user fence (struct xe_user_fence): `value` goes to CPU address `addr` when its fence signals. */
@@ -134,6 +140,7 @@ export function xeSyncEntryParse(c: SyncCtx, syncs: bigint, i: number, parseFlag
         if (err instanceof Errno && err.errno === EFAULT) throw new Errno(EFAULT, 'drm_xe_sync[%d].addr %x: not readable', i, addr);
         throw err;
       }
+      c.mm.sharePageOf(addr);
       e.ufence = new XeUserFence(addr, e.timelineValue, c.fenceUm, c.wake);
       return e;
     default:

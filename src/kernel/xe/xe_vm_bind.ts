@@ -297,7 +297,7 @@ function vmBindIoctl(c: IoctlCtx): number {
   });
   const args = binds.map((b, i) => bindOpArgs(b, b.obj ? lookupBo(c, b, i) : null));
   const parseFlags = (vm!.lrMode ? SYNC_PARSE_FLAG_LR_MODE : 0) | (binds.length === 0 ? SYNC_PARSE_FLAG_DISALLOW_USER_FENCE : 0);
-  const syncs = xeSyncParseAll({ file: c.file, um: c.um, fenceUm: c.proc.rawUm, wake: () => c.dev.wake() }, a.syncs as bigint, a.num_syncs as number, parseFlags);
+  const syncs = xeSyncParseAll({ file: c.file, um: c.um, fenceUm: c.proc.rawUm, wake: () => c.dev.wake(), mm: c.proc.mm }, a.syncs as bigint, a.num_syncs as number, parseFlags);
   try {
     const ufences = syncs.filter((e) => e.ufence).length;
     check(ufences > 1, EINVAL, '.syncs: %d user fences, at most 1', ufences);

@@ -101,6 +101,8 @@ function waitUserFence(c: IoctlCtx): number | Wait {
     check(!q, ENOENT, '.exec_queue_id %d: no such exec queue', a.exec_queue_id as number);
     q!.get();
   }
+  // The fence is memory the GPU (or the kernel on its behalf) writes and the CPU polls.
+  c.proc.mm.sharePageOf(addr);
   const value = a.value as bigint;
   const mask = a.mask as bigint;
   const op = a.op as number;
